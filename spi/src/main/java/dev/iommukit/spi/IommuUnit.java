@@ -1,0 +1,52 @@
+package dev.iommukit.spi;
+
+import dev.iommukit.spi.cap.CapabilitySet;
+import dev.iommukit.spi.device.RequesterId;
+import dev.iommukit.spi.dma.DmaPort;
+import dev.iommukit.spi.domain.BackendDomain;
+import dev.iommukit.spi.domain.DomainOptions;
+import dev.iommukit.spi.domain.DomainType;
+import java.util.Map;
+
+/**
+ * One IOMMU unit as the core sees it. Everything but {@link #dmaPort()} and {@link #registers()}
+ * is the driver half, which reaches its hardware half only through registers and memory. The
+ * core serialises control calls per unit and has checked their arguments and capabilities.
+ */
+public interface IommuUnit extends AutoCloseable {
+    /** The unit's name, as given in its context. */
+    String name();
+
+    /** What this unit advertises. */
+    CapabilitySet capabilities();
+
+    /**
+     * Makes {@code rid} known to the unit with a device PASID width of {@code pasidBits} (0 for
+     * none). Afterwards every request from it is blocked until a domain is attached.
+     */
+    DeviceInfo probeDevice(RequesterId rid, int pasidBits);
+
+    /** Forgets a probed device; the core calls it only when the device is blocked at every PASID. */
+    void releaseDevice(RequesterId rid);
+
+    /** Allocates a domain of {@code type}; for paging domains {@code options} chooses the level. */
+    BackendDomain allocateDomain(DomainType type, DomainOptions options);
+
+    /**
+     * Attaches {@code domain} to {@code rid} for requests without PASID ({@code pasid ==
+     * Pasid.NONE}) or with {@code pasid}, replacing whatever was attached there. A blocked domain
+     * at a PASID removes that PASID's translation. Returns after the change is visible to every
+     * later request (configuration caches invalidated through the architecture's queue).
+     */
+    void attach(RequesterId rid, int pasid, BackendDomain domain);
+
+    /** The hardware half's input: where devices behind this unit send DMA. */
+    DmaPort dmaPort();
+
+    /** The architectural registers, by the architecture's names, as the hardware holds them now. */
+    Map<String, Long> registers();
+
+    /** Disables the unit and frees its structures; the core calls it after every device and domain is gone. */
+    @Override
+    void close();
+}

@@ -1,0 +1,7 @@
+package dev.iommukit.spi.dma;
+
+/** Whether a DMA request reads or writes memory. */
+public enum AccessType {
+    READ,
+    WRITE
+}

@@ -1,0 +1,11 @@
+package dev.iommukit.spi.domain;
+
+/** The kinds of domain a device or PASID can be attached to. */
+public enum DomainType {
+    /** Every request faults. */
+    BLOCKED,
+    /** Requests pass through untranslated. */
+    IDENTITY,
+    /** Requests are translated through tables the domain's map and unmap program. */
+    PAGING
+}
