@@ -6,8 +6,9 @@ import dev.iommukit.spi.dma.AccessType;
 
 /**
  * A fault on one DMA request: who asked (requester id and PASID, or {@link Pasid#NONE}), for what
- * address and access, the vendor-neutral reason, and the architecture's record ({@code null}
- * only where the architecture aborts silently, as an SMMUv3 STE with Config abort does).
+ * address and access, the vendor-neutral reason, and the architecture's record (never null; its
+ * {@code words()} are empty where the architecture aborts without writing one, as an SMMUv3 STE
+ * with Config abort does).
  */
 public record Fault(RequesterId requester, int pasid, long address, AccessType access, FaultReason reason,
                     VendorFaultRecord record) {
@@ -15,6 +16,6 @@ public record Fault(RequesterId requester, int pasid, long address, AccessType a
     public String toString() {
         return reason + " " + access + " 0x" + Long.toHexString(address) + " from " + requester
                 + (pasid == Pasid.NONE ? "" : " pasid " + pasid)
-                + (record == null ? "" : " [" + record.name() + " 0x" + Integer.toHexString(record.code()) + "]");
+                + " [" + record.name() + " 0x" + Integer.toHexString(record.code()) + "]";
     }
 }
