@@ -1,0 +1,348 @@
+package dev.iommukit.api;
+
+import dev.iommukit.spi.DeviceInfo;
+import dev.iommukit.spi.cap.Capability;
+import dev.iommukit.spi.cap.CapabilitySet;
+import dev.iommukit.spi.device.Pasid;
+import dev.iommukit.spi.device.RequesterId;
+import dev.iommukit.spi.dma.AccessType;
+import dev.iommukit.spi.dma.DmaRequest;
+import dev.iommukit.spi.dma.TranslationOutcome;
+import dev.iommukit.spi.domain.DomainType;
+import dev.iommukit.spi.error.BusyException;
+import dev.iommukit.spi.error.ConflictException;
+import dev.iommukit.spi.error.IommuException;
+import dev.iommukit.spi.error.NotFoundException;
+import dev.iommukit.spi.error.NotSupportedException;
+import dev.iommukit.spi.fault.Fault;
+import dev.iommukit.spi.fault.FaultReason;
+import dev.iommukit.spi.memory.ExternalAbortException;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * A PCI device behind a unit: what it is attached to, with and without PASID, the DMA it issues,
+ * and the handlers of its faults. Attach and detach are checked here for every backend alike.
+ */
+public final class Device {
+    private static final System.Logger LOG = System.getLogger(Device.class.getName());
+    private final Unit unit;
+    private final RequesterId rid;
+    private final int ridValue;
+    private final DeviceInfo info;
+    private final int requestedPasidBits;
+    private Domain domain;
+    private final TreeMap<Integer, Domain> pasidDomains = new TreeMap<>();
+    private final CopyOnWriteArrayList<FaultHandler> handlers = new CopyOnWriteArrayList<>();
+
+    Device(Unit unit, RequesterId rid, int requestedPasidBits, DeviceInfo info) {
+        this.unit = unit;
+        this.rid = rid;
+        this.ridValue = rid.value();
+        this.requestedPasidBits = requestedPasidBits;
+        this.info = info;
+    }
+
+    public RequesterId rid() {
+        return rid;
+    }
+
+    /** {@code 0000:BB:DD.F}. */
+    public String name() {
+        return rid.toString();
+    }
+
+    public Unit unit() {
+        return unit;
+    }
+
+    /** The PASID width the unit honours for this device (0: no PASID support). */
+    public int pasidBits() {
+        return info.pasidBits();
+    }
+
+    /** The PASID width the device itself declared. */
+    public int declaredPasidBits() {
+        return requestedPasidBits;
+    }
+
+    public CapabilitySet capabilities() {
+        return info.capabilities();
+    }
+
+    // ---------------------------------------------------------------- attach without PASID
+
+    /**
+     * Attaches {@code domain} for requests without PASID. Refused when another domain is attached
+     * ({@link BusyException}: detach first or {@link #replace}) or this one already is
+     * ({@link ConflictException}).
+     */
+    public void attach(Domain domain) {
+        synchronized (unit.machine.lock) {
+            checkDomain(domain);
+            if (this.domain == domain) {
+                throw new ConflictException("domain: " + domain + " is already attached to " + name());
+            }
+            if (this.domain != null) {
+                throw new BusyException("device " + name() + " already has " + this.domain + " attached; detach it first or use replace()");
+            }
+            install(Pasid.NONE, domain);
+        }
+    }
+
+    /** Attaches {@code domain} for requests without PASID, atomically replacing what was attached. */
+    public void replace(Domain domain) {
+        synchronized (unit.machine.lock) {
+            checkDomain(domain);
+            if (this.domain == domain) {
+                return;
+            }
+            install(Pasid.NONE, domain);
+        }
+    }
+
+    /** Blocks requests without PASID again; does nothing when nothing is attached. */
+    public void detach() {
+        synchronized (unit.machine.lock) {
+            unit.machine.checkOpen();
+            if (domain != null) {
+                install(Pasid.NONE, null);
+            }
+        }
+    }
+
+    /** The domain serving requests without PASID, or {@code null} when they are blocked by default. */
+    public Domain domain() {
+        synchronized (unit.machine.lock) {
+            return domain;
+        }
+    }
+
+    // ---------------------------------------------------------------- attach at a PASID
+
+    /**
+     * Attaches {@code domain} at {@code pasid}: the generic operation aux domains and nesting build
+     * on. Needs {@link Capability#PASID_ATTACH}; PASID 0 is reserved for requests without PASID.
+     */
+    public void attachPasid(int pasid, Domain domain) {
+        synchronized (unit.machine.lock) {
+            checkPasid(pasid);
+            checkDomain(domain);
+            checkAttachableAtPasid(domain);
+            Domain current = pasidDomains.get(pasid);
+            if (current == domain) {
+                throw new ConflictException("domain: " + domain + " is already attached to " + name() + " at pasid " + pasid);
+            }
+            if (current != null) {
+                throw new BusyException("pasid " + pasid + " of " + name() + " already has " + current + " attached; detach it first or use replacePasid()");
+            }
+            install(pasid, domain);
+        }
+    }
+
+    /** Attaches {@code domain} at {@code pasid}, atomically replacing what was attached there. */
+    public void replacePasid(int pasid, Domain domain) {
+        synchronized (unit.machine.lock) {
+            checkPasid(pasid);
+            checkDomain(domain);
+            checkAttachableAtPasid(domain);
+            if (pasidDomains.get(pasid) != domain) {
+                install(pasid, domain);
+            }
+        }
+    }
+
+    /** Removes what is attached at {@code pasid}; tagged requests with it fault afterwards. */
+    public void detachPasid(int pasid) {
+        synchronized (unit.machine.lock) {
+            checkPasid(pasid);
+            if (!pasidDomains.containsKey(pasid)) {
+                throw new NotFoundException("pasid: nothing is attached to " + name() + " at pasid " + pasid);
+            }
+            install(pasid, null);
+        }
+    }
+
+    /** The domain at {@code pasid}, or {@code null}. */
+    public Domain domainAt(int pasid) {
+        synchronized (unit.machine.lock) {
+            return pasidDomains.get(pasid);
+        }
+    }
+
+    /** The PASIDs with a domain attached, and their domains. */
+    public Map<Integer, Domain> pasidAttachments() {
+        synchronized (unit.machine.lock) {
+            return Collections.unmodifiableMap(new TreeMap<>(pasidDomains));
+        }
+    }
+
+    private void checkPasid(int pasid) {
+        unit.machine.checkOpen();
+        if (!info.capabilities().has(Capability.PASID_ATTACH)) {
+            throw new NotSupportedException("pasid: device " + name() + " on " + unit.name()
+                    + " does not advertise PASID_ATTACH (PASID width " + info.pasidBits() + ")");
+        }
+        if (pasid == 0) {
+            throw IommuException.invalid("pasid", "PASID 0 is reserved for requests without PASID; use attach()");
+        }
+        Pasid.check(pasid, info.pasidBits());
+    }
+
+    private void checkDomain(Domain domain) {
+        unit.machine.checkOpen();
+        Objects.requireNonNull(domain, "domain");
+        if (domain.unit != unit) {
+            throw IommuException.invalid("domain", domain + " belongs to unit " + domain.unit.name() + ", but device "
+                    + name() + " is behind unit " + unit.name());
+        }
+        domain.checkOpen("domain");
+    }
+
+    private void checkAttachableAtPasid(Domain domain) {
+        if (domain.type() == DomainType.BLOCKED) {
+            throw IommuException.invalid("domain", "a blocked domain is not attached at a PASID; use detachPasid()");
+        }
+        if (!domain.info().attachableAtPasid()) {
+            throw new NotSupportedException("domain: " + domain + " (" + domain.info().translation()
+                    + ") cannot be attached at a PASID on " + unit.backendId());
+        }
+    }
+
+    /** Programs the unit, then the bookkeeping; {@code domain == null} means blocked. */
+    private void install(int pasid, Domain next) {
+        Domain target = next != null ? next : unit.internalBlocked();
+        unit.driver.attach(rid, pasid, target.backend);
+        Domain previous = pasid == Pasid.NONE ? domain : pasidDomains.get(pasid);
+        if (previous != null) {
+            previous.attachments.remove(new Domain.Attachment(this, pasid));
+        }
+        if (next != null) {
+            next.attachments.add(new Domain.Attachment(this, pasid));
+        }
+        if (pasid == Pasid.NONE) {
+            domain = next;
+        } else if (next == null) {
+            pasidDomains.remove(pasid);
+        } else {
+            pasidDomains.put(pasid, next);
+        }
+    }
+
+    void shutdown() {
+        for (int pasid : List.copyOf(pasidDomains.keySet())) {
+            install(pasid, null);
+        }
+        if (domain != null) {
+            install(Pasid.NONE, null);
+        }
+        unit.driver.releaseDevice(rid);
+        unit.devicesByRid.remove(ridValue);
+    }
+
+    // ---------------------------------------------------------------- DMA
+
+    /** Translates one unprivileged data request without PASID. */
+    public DmaResult translate(long address, AccessType access) {
+        return translate(address, access, DmaAttributes.DEFAULT);
+    }
+
+    /** Translates one request with {@code attributes}; the result holds the address reached or the fault. */
+    public DmaResult translate(long address, AccessType access, DmaAttributes attributes) {
+        TranslationOutcome out = new TranslationOutcome();
+        translate(new DmaRequest(ridValue, attributes.pasid(), address, 1, access, attributes.execute(), attributes.privileged()), out);
+        return new DmaResult(address, out.physicalAddress(), 0, out.fault());
+    }
+
+    /**
+     * The allocation-free path: {@code request} must carry this device's requester id; the unit
+     * fills {@code out}. Safe from many threads.
+     */
+    public void translate(DmaRequest request, TranslationOutcome out) {
+        if (request.rid() != ridValue) {
+            throw IommuException.invalid("request", "carries requester id 0x" + Integer.toHexString(request.rid())
+                    + ", not this device's 0x" + Integer.toHexString(ridValue));
+        }
+        unit.driver.dmaPort().translate(request, out);
+    }
+
+    /** Reads {@code into.length} bytes from {@code address} without PASID. */
+    public DmaResult read(long address, byte[] into) {
+        return transfer(address, into, AccessType.READ, DmaAttributes.DEFAULT);
+    }
+
+    public DmaResult read(long address, byte[] into, DmaAttributes attributes) {
+        return transfer(address, into, AccessType.READ, attributes);
+    }
+
+    /** Writes {@code from} to {@code address} without PASID. */
+    public DmaResult write(long address, byte[] from) {
+        return transfer(address, from, AccessType.WRITE, DmaAttributes.DEFAULT);
+    }
+
+    public DmaResult write(long address, byte[] from, DmaAttributes attributes) {
+        return transfer(address, from, AccessType.WRITE, attributes);
+    }
+
+    /**
+     * Moves bytes page by page as a DMA engine does: each 4 KiB piece is translated, then copied;
+     * the first fault stops the transfer, and the bytes before it have moved.
+     */
+    private DmaResult transfer(long address, byte[] buffer, AccessType access, DmaAttributes attributes) {
+        TranslationOutcome out = new TranslationOutcome();
+        long firstPa = -1;
+        int done = 0;
+        while (done < buffer.length) {
+            long a = address + done;
+            int chunk = (int) Math.min(buffer.length - done, 4096 - (a & 0xFFF));
+            translate(new DmaRequest(ridValue, attributes.pasid(), a, chunk, access, attributes.execute(), attributes.privileged()), out);
+            if (!out.isTranslated()) {
+                return new DmaResult(address, firstPa, done, out.fault());
+            }
+            long pa = out.physicalAddress();
+            try {
+                if (access == AccessType.READ) {
+                    unit.machine.memory().read(pa, buffer, done, chunk);
+                } else {
+                    unit.machine.memory().write(pa, buffer, done, chunk);
+                }
+            } catch (ExternalAbortException e) {
+                return new DmaResult(address, firstPa, done, new Fault(rid, attributes.pasid(), a, access,
+                        FaultReason.EXTERNAL_ABORT, BusAbortRecord.at(e.address())));
+            }
+            if (firstPa < 0) {
+                firstPa = pa;
+            }
+            done += chunk;
+        }
+        return new DmaResult(address, firstPa, done, null);
+    }
+
+    // ---------------------------------------------------------------- faults
+
+    /** Registers {@code handler} for this device's faults; close the registration to remove it. */
+    public AutoCloseable onFault(FaultHandler handler) {
+        Objects.requireNonNull(handler, "handler");
+        handlers.add(handler);
+        return () -> handlers.remove(handler);
+    }
+
+    void dispatch(Fault fault) {
+        for (FaultHandler h : handlers) {
+            try {
+                h.onFault(fault);
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "fault handler of " + name() + " threw", e);
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return name() + " on " + unit.name();
+    }
+}
