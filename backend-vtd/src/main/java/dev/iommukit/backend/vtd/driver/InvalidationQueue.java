@@ -64,6 +64,8 @@ final class InvalidationQueue {
     void submitAndWait(List<long[]> descriptors) {
         lock.lock();
         try {
+            // Resynchronise with the hardware's tail (another agent may have queued descriptors).
+            tail = (int) ((mmio.read64(IQT_REG) & IQ_OFFSET_MASK) / InvalidationDescriptor.SIZE);
             for (long[] d : descriptors) {
                 append(d);
             }
