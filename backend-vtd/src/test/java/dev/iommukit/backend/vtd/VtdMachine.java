@@ -2,6 +2,7 @@ package dev.iommukit.backend.vtd;
 
 import static dev.iommukit.backend.vtd.arch.RegisterOffsets.*;
 
+import dev.iommukit.backend.vtd.arch.InvalidationDescriptor;
 import dev.iommukit.backend.vtd.driver.UnitOptions;
 import dev.iommukit.backend.vtd.driver.VtdDriver;
 import dev.iommukit.backend.vtd.hw.HardwareModel;
@@ -81,6 +82,13 @@ final class VtdMachine implements AutoCloseable {
             tail = (tail + 32) % size;
         }
         hw.write64(IQT_REG, tail);
+    }
+
+    /** What software must do after changing structures by hand: cc, pc and IOTLB global invalidation. */
+    void invalidateAll() {
+        submit(InvalidationDescriptor.contextCache(InvalidationDescriptor.CC_GLOBAL, 0, 0, 0),
+                InvalidationDescriptor.pasidCache(InvalidationDescriptor.PC_GLOBAL, 0, 0),
+                InvalidationDescriptor.iotlb(InvalidationDescriptor.IOTLB_GLOBAL, 0, 0, 0, false));
     }
 
     long frcdLow(int i) {
