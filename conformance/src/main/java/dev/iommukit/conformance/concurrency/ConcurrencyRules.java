@@ -15,8 +15,8 @@ import org.junit.jupiter.api.Test;
  * bounded number of operations; nothing is timed.
  */
 public abstract class ConcurrencyRules extends ConformanceGroup {
-    private static final int THREADS = 4;
-    private static final int OPERATIONS = 2_000;
+    private static final int THREADS = 3;
+    private static final int OPERATIONS = 500;
     private static final int SLOTS = 16;
 
     protected ConcurrencyRules(KitSubject subject) {
