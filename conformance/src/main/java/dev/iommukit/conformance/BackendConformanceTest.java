@@ -1,0 +1,137 @@
+package dev.iommukit.conformance;
+
+import dev.iommukit.api.Machine;
+import dev.iommukit.conformance.concurrency.ConcurrencyRules;
+import dev.iommukit.conformance.discovery.DiscoveryRules;
+import dev.iommukit.conformance.domains.IdentityBlockedRules;
+import dev.iommukit.conformance.faults.FaultRules;
+import dev.iommukit.conformance.input.BadInputRules;
+import dev.iommukit.conformance.invalidation.InvalidationRules;
+import dev.iommukit.conformance.isolation.IsolationRules;
+import dev.iommukit.conformance.lifetimes.LifetimeRules;
+import dev.iommukit.conformance.paging.PagingRules;
+import dev.iommukit.spi.IommuBackend;
+import java.util.Map;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Tag;
+
+/**
+ * The conformance kit: extend it in a backend's tests and name the backend.
+ *
+ * <pre>{@code
+ * class MyBackendConformanceTest extends BackendConformanceTest {
+ *     @Override protected IommuBackend backend() { return new MyBackend(); }
+ * }
+ * }</pre>
+ *
+ * Every rule builds fresh machines through the public API with one unit of the backend, asks
+ * what the unit and its devices advertise, and checks both sides through DMA issued by devices:
+ * what is advertised works, what is not is refused with {@code NOT_SUPPORTED} and changes nothing.
+ * Each test names its {@link Rule} and group; each skip says why.
+ */
+public abstract class BackendConformanceTest {
+    private KitSubject subject;
+
+    /** The backend under test; called once per test. */
+    protected abstract IommuBackend backend();
+
+    /** Backend-specific options for the units the kit creates (none by default). */
+    protected Map<String, String> unitOptions() {
+        return Map.of();
+    }
+
+    /** A hook to adjust each machine before it is built (more RAM, a different table pool). */
+    protected Machine.Builder customize(Machine.Builder builder) {
+        return builder;
+    }
+
+    /** What the rule groups test: built once per test instance. */
+    protected final KitSubject subject() {
+        if (subject == null) {
+            subject = new KitSubject(backend(), unitOptions(), this::customize);
+        }
+        return subject;
+    }
+
+    @Nested
+    @Tag("discovery")
+    @DisplayName("discovery and capabilities")
+    class Discovery extends DiscoveryRules {
+        Discovery() {
+            super(BackendConformanceTest.this.subject());
+        }
+    }
+
+    @Nested
+    @Tag("paging")
+    @DisplayName("paging")
+    class Paging extends PagingRules {
+        Paging() {
+            super(BackendConformanceTest.this.subject());
+        }
+    }
+
+    @Nested
+    @Tag("isolation")
+    @DisplayName("isolation")
+    class Isolation extends IsolationRules {
+        Isolation() {
+            super(BackendConformanceTest.this.subject());
+        }
+    }
+
+    @Nested
+    @Tag("invalidation")
+    @DisplayName("invalidation")
+    class Invalidation extends InvalidationRules {
+        Invalidation() {
+            super(BackendConformanceTest.this.subject());
+        }
+    }
+
+    @Nested
+    @Tag("faults")
+    @DisplayName("faults")
+    class Faults extends FaultRules {
+        Faults() {
+            super(BackendConformanceTest.this.subject());
+        }
+    }
+
+    @Nested
+    @Tag("identity-blocked")
+    @DisplayName("identity and blocked domains")
+    class IdentityAndBlocked extends IdentityBlockedRules {
+        IdentityAndBlocked() {
+            super(BackendConformanceTest.this.subject());
+        }
+    }
+
+    @Nested
+    @Tag("bad-input")
+    @DisplayName("bad input")
+    class BadInput extends BadInputRules {
+        BadInput() {
+            super(BackendConformanceTest.this.subject());
+        }
+    }
+
+    @Nested
+    @Tag("lifetimes")
+    @DisplayName("lifetimes")
+    class Lifetimes extends LifetimeRules {
+        Lifetimes() {
+            super(BackendConformanceTest.this.subject());
+        }
+    }
+
+    @Nested
+    @Tag("concurrency")
+    @DisplayName("concurrency")
+    class Concurrency extends ConcurrencyRules {
+        Concurrency() {
+            super(BackendConformanceTest.this.subject());
+        }
+    }
+}

@@ -1,0 +1,72 @@
+package dev.iommukit.conformance;
+
+import dev.iommukit.api.BackendRegistry;
+import dev.iommukit.api.Machine;
+import dev.iommukit.spi.IommuBackend;
+import java.util.Map;
+import java.util.Objects;
+import java.util.function.UnaryOperator;
+
+/**
+ * What the kit tests: one backend, the unit options to create its units with, and a hook that may
+ * adjust the machine. Every test builds fresh machines from it through the public API only.
+ */
+public final class KitSubject {
+    /** The unit every test machine has, and the second unit of two-unit machines. */
+    public static final String UNIT = "u0";
+    public static final String OTHER_UNIT = "u1";
+    /** Two devices with 20-bit PASIDs and one without PASID support behind {@link #UNIT}. */
+    public static final String DEVICE_A = "00:03.0";
+    public static final String DEVICE_B = "00:04.0";
+    public static final String DEVICE_NO_PASID = "00:05.0";
+    /** The device behind {@link #OTHER_UNIT} on two-unit machines. */
+    public static final String DEVICE_OTHER_UNIT = "00:06.0";
+    public static final int DEVICE_PASID_BITS = 20;
+    /** RAM for DMA buffers: 256 MiB at 2 GiB (1 GiB aligned, so 1 GiB blocks can point at it). */
+    public static final long RAM_BASE = 0x8000_0000L;
+    public static final long RAM_SIZE = 256L << 20;
+
+    private final IommuBackend backend;
+    private final Map<String, String> unitOptions;
+    private final UnaryOperator<Machine.Builder> customizer;
+
+    public KitSubject(IommuBackend backend, Map<String, String> unitOptions, UnaryOperator<Machine.Builder> customizer) {
+        this.backend = Objects.requireNonNull(backend, "backend");
+        this.unitOptions = Map.copyOf(unitOptions);
+        this.customizer = Objects.requireNonNull(customizer, "customizer");
+    }
+
+    public IommuBackend backend() {
+        return backend;
+    }
+
+    public String backendId() {
+        return backend.id();
+    }
+
+    /** The standard machine: one unit, devices A and B (20-bit PASIDs) and one without PASID. */
+    public Machine newMachine() {
+        return customizer.apply(baseBuilder()).build();
+    }
+
+    /** The standard machine plus a second unit of the same backend with one device behind it. */
+    public Machine newTwoUnitMachine() {
+        return customizer.apply(baseBuilder().unit(OTHER_UNIT, backend.id(), unitOptions)
+                .device(OTHER_UNIT, DEVICE_OTHER_UNIT, DEVICE_PASID_BITS)).build();
+    }
+
+    private Machine.Builder baseBuilder() {
+        return Machine.builder()
+                .backends(BackendRegistry.of(backend))
+                .ram(RAM_BASE, RAM_SIZE)
+                .unit(UNIT, backend.id(), unitOptions)
+                .device(UNIT, DEVICE_A, DEVICE_PASID_BITS)
+                .device(UNIT, DEVICE_B, DEVICE_PASID_BITS)
+                .device(UNIT, DEVICE_NO_PASID, 0);
+    }
+
+    @Override
+    public String toString() {
+        return backend.id();
+    }
+}

@@ -1,0 +1,13 @@
+package dev.iommukit.conformance.reference;
+
+/** A deliberate bug the reference backend can carry, so the kit can prove it catches it. */
+public enum Flaw {
+    /** unmap changes the tables but never invalidates the TLB: stale translations. */
+    STALE_TLB_ON_UNMAP,
+    /** Advertises IDENTITY_DOMAIN and PASID_ATTACH but refuses to build or attach them. */
+    OVER_ADVERTISES,
+    /** A freed domain keeps its table page: a leak. */
+    LEAKS_TABLE_PAGES,
+    /** Read-only mappings are installed writable. */
+    IGNORES_READ_ONLY
+}

@@ -1,0 +1,199 @@
+package dev.iommukit.conformance.reference;
+
+import dev.iommukit.spi.DeviceInfo;
+import dev.iommukit.spi.IommuUnit;
+import dev.iommukit.spi.UnitContext;
+import dev.iommukit.spi.cap.Capability;
+import dev.iommukit.spi.cap.CapabilitySet;
+import dev.iommukit.spi.device.Pasid;
+import dev.iommukit.spi.device.RequesterId;
+import dev.iommukit.spi.dma.DmaPort;
+import dev.iommukit.spi.dma.DmaRequest;
+import dev.iommukit.spi.dma.TranslationOutcome;
+import dev.iommukit.spi.domain.BackendDomain;
+import dev.iommukit.spi.domain.DomainOptions;
+import dev.iommukit.spi.domain.DomainType;
+import dev.iommukit.spi.domain.Permissions;
+import dev.iommukit.spi.error.IommuException;
+import dev.iommukit.spi.error.NotSupportedException;
+import dev.iommukit.spi.fault.Fault;
+import dev.iommukit.spi.fault.FaultReason;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * One reference unit: a context per device (a domain for untagged requests and one per PASID),
+ * and a TLB of 4 KiB translations. TLB fills and invalidations take one lock, so a fill that read
+ * a translation an unmap has removed is always withdrawn before the unmap returns.
+ */
+final class ReferenceUnit implements IommuUnit, DmaPort {
+    /** What a device is attached to. */
+    private static final class Context {
+        final int pasidBits;
+        volatile ReferenceDomain untagged;
+        final Map<Integer, ReferenceDomain> tagged = new ConcurrentHashMap<>();
+
+        Context(int pasidBits) {
+            this.pasidBits = pasidBits;
+        }
+    }
+
+    private record TlbKey(int rid, int pasid, long page) {}
+
+    private record TlbEntry(long paPage, int permissions) {}
+
+    private final UnitContext context;
+    private final CapabilitySet capabilities;
+    final Set<Flaw> flaws;
+    private final long rootPage;
+    private final Map<Integer, Context> devices = new ConcurrentHashMap<>();
+    private final Map<TlbKey, TlbEntry> tlb = new ConcurrentHashMap<>();
+    private final Object tlbLock = new Object();
+
+    ReferenceUnit(UnitContext context, CapabilitySet capabilities, Set<Flaw> flaws) {
+        if (!context.options().isEmpty()) {
+            throw IommuException.invalid("options", "the reference backend takes no options, was " + context.options());
+        }
+        this.context = context;
+        this.capabilities = capabilities;
+        this.flaws = flaws;
+        this.rootPage = context.tableAllocator().allocatePage(context.name() + " root");
+    }
+
+    UnitContext context() {
+        return context;
+    }
+
+    @Override
+    public String name() {
+        return context.name();
+    }
+
+    @Override
+    public CapabilitySet capabilities() {
+        return capabilities;
+    }
+
+    @Override
+    public DeviceInfo probeDevice(RequesterId rid, int pasidBits) {
+        int honoured = capabilities.has(Capability.PASID_ATTACH) ? Math.min(pasidBits, ReferenceBackend.PASID_BITS) : 0;
+        devices.put(rid.value(), new Context(honoured));
+        return new DeviceInfo(honoured, honoured > 0 ? capabilities : capabilities.without(Capability.PASID_ATTACH));
+    }
+
+    @Override
+    public void releaseDevice(RequesterId rid) {
+        devices.remove(rid.value());
+        invalidateAll();
+    }
+
+    @Override
+    public BackendDomain allocateDomain(DomainType type, DomainOptions options) {
+        if (type == DomainType.IDENTITY && flaws.contains(Flaw.OVER_ADVERTISES)) {
+            throw new NotSupportedException("identity domains are not implemented");
+        }
+        return new ReferenceDomain(this, type);
+    }
+
+    @Override
+    public void attach(RequesterId rid, int pasid, BackendDomain domain) {
+        Context c = devices.get(rid.value());
+        if (c == null) {
+            throw IommuException.invalid("rid", rid + " was not probed");
+        }
+        ReferenceDomain d = (ReferenceDomain) domain;
+        if (pasid == Pasid.NONE) {
+            c.untagged = d;
+        } else if (d.type() == DomainType.BLOCKED) {
+            c.tagged.remove(pasid);
+        } else {
+            if (flaws.contains(Flaw.OVER_ADVERTISES)) {
+                throw new NotSupportedException("PASID attach is not implemented");
+            }
+            c.tagged.put(pasid, d);
+        }
+        invalidateAll();
+    }
+
+    /** Drops every TLB entry; returns once no later request can hit one. */
+    void invalidateAll() {
+        synchronized (tlbLock) {
+            tlb.clear();
+        }
+    }
+
+    @Override
+    public DmaPort dmaPort() {
+        return this;
+    }
+
+    @Override
+    public void translate(DmaRequest r, TranslationOutcome out) {
+        try {
+            Context c = devices.get(r.rid());
+            if (c == null) {
+                fault(r, out, FaultReason.UNKNOWN_REQUESTER, "UNKNOWN_RID", 1);
+                return;
+            }
+            TlbKey key = new TlbKey(r.rid(), r.pasid(), r.address() >>> 12);
+            TlbEntry e = tlb.get(key);
+            if (e == null) {
+                synchronized (tlbLock) {
+                    ReferenceDomain d = domainFor(c, r);
+                    if (d == null || d.type() == DomainType.BLOCKED) {
+                        fault(r, out, FaultReason.BLOCKED, "BLOCKED", 2);
+                        return;
+                    }
+                    if (d.type() == DomainType.IDENTITY) {
+                        out.translated(r.address());
+                        return;
+                    }
+                    ReferenceDomain.Leaf leaf = d.lookup(r.address());
+                    if (leaf == null) {
+                        fault(r, out, FaultReason.NOT_MAPPED, "NOT_PRESENT", 3);
+                        return;
+                    }
+                    e = new TlbEntry(leaf.pa() + ((r.address() & ~0xFFFL) - leaf.iova()), leaf.permissions());
+                    tlb.put(key, e);
+                }
+            }
+            int needed = r.isWrite() ? Permissions.WRITE : Permissions.READ;
+            if ((e.permissions() & needed) == 0 || (r.execute() && (e.permissions() & Permissions.EXECUTE) == 0)) {
+                fault(r, out, FaultReason.PERMISSION, "PERMISSION", 4);
+                return;
+            }
+            out.translated(e.paPage() | (r.address() & 0xFFF));
+        } catch (RuntimeException ex) {
+            fault(r, out, FaultReason.BAD_CONFIGURATION, "INTERNAL", 5);
+        }
+    }
+
+    private static ReferenceDomain domainFor(Context c, DmaRequest r) {
+        if (!r.hasPasid()) {
+            return c.untagged;
+        }
+        if (r.pasid() < 0 || r.pasid() >= (1 << c.pasidBits)) {
+            return null;
+        }
+        return c.tagged.get(r.pasid());
+    }
+
+    private void fault(DmaRequest r, TranslationOutcome out, FaultReason reason, String name, int code) {
+        Fault f = new Fault(RequesterId.of(r.rid()), r.pasid(), r.address(), r.access(), reason,
+                new ReferenceFaultRecord(name, code, r.rid(), r.pasid(), r.address()));
+        context.faults().report(f);
+        out.faulted(f);
+    }
+
+    @Override
+    public Map<String, Long> registers() {
+        return Map.of("ROOT", rootPage, "DEVICES", (long) devices.size());
+    }
+
+    @Override
+    public void close() {
+        invalidateAll();
+        context.tableAllocator().free(rootPage);
+    }
+}
