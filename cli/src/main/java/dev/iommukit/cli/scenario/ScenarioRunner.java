@@ -137,7 +137,7 @@ public final class ScenarioRunner {
                 String detail = execute(step.operation());
                 if (step.expectError() != null) {
                     ok = false;
-                    result = detail + "; expected error " + step.expectError() + ", but it succeeded";
+                    result = (detail.isEmpty() ? "" : detail + "; ") + "expected error " + step.expectError() + ", but it succeeded";
                 } else {
                     ok = true;
                     result = detail;
