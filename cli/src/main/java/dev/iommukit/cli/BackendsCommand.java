@@ -19,8 +19,9 @@ import picocli.CommandLine.Command;
  * parameters, and the providers that failed to load (then the exit code is 1).
  */
 @Command(name = "backends", mixinStandardHelpOptions = true,
-        description = {"Lists the IOMMU backends on the class path, their capabilities with parameters,",
-            "and providers that failed to load (exit code 1 when any did)."})
+        description = {"Lists the backends on the class path and their capabilities.",
+            "One row per capability with its parameters as key=value; providers that failed to load are listed"
+                + " by name and cause, and then the exit code is 1."})
 public final class BackendsCommand implements Callable<Integer> {
     private final Supplier<BackendRegistry> backends;
 

@@ -27,8 +27,9 @@ import picocli.CommandLine.Parameters;
  * Exit codes: 0 every step passed, 1 a step failed, 2 the scenario is invalid.
  */
 @Command(name = "run", mixinStandardHelpOptions = true,
-        description = {"Runs a scenario (see docs/scenarios.md): builds its machine, runs its operations in order,",
-            "prints one line per step and 'N passed, N failed' at the end.",
+        description = {"Runs a scenario and checks its expectations.",
+            "Builds the scenario's machine (format: docs/scenarios.md), runs its operations in order, prints one line"
+                + " per step and 'N passed, N failed' at the end.",
             "Exit code 0: every step passed; 1: a step failed; 2: the scenario is invalid."})
 public final class RunCommand implements Callable<Integer> {
     /** Exit code of a run whose scenario broke a rule of the format. */
