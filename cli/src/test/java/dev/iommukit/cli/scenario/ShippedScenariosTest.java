@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.iommukit.api.BackendRegistry;
-import dev.iommukit.api.ReachableRange;
 import dev.iommukit.cli.dump.StateDumpWriter;
 import dev.iommukit.cli.fake.FakeBackend;
 import java.io.IOException;
@@ -15,9 +14,9 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -48,7 +47,23 @@ class ShippedScenariosTest {
     @ParameterizedTest
     @MethodSource("shipped")
     void passesOnTheFakeBackendWithoutVendorNames(Path file) throws IOException {
-        JsonNode root = JSON.readTree(file.toFile());
+        runOnFake(JSON.readTree(file.toFile()));
+    }
+
+    @Test
+    void theFullExampleOfTheDocumentationRunsOnTheFakeBackend() throws IOException {
+        String doc = Files.readString(Path.of("..", "docs", "scenarios.md"));
+        int start = doc.indexOf("```json\n");
+        assertThat(start).isNotNegative();
+        String json = doc.substring(start + "```json\n".length(), doc.indexOf("```", start + 7));
+        Scenario s = ScenarioParser.parse(json);
+        assertThat(s.steps()).extracting(step -> step.operation().op()).containsAll(List.of("pagingDomain", "identityDomain",
+                "blockedDomain", "map", "unmap", "attach", "replace", "detach", "attachPasid", "replacePasid", "detachPasid",
+                "close", "writeMemory", "checkMemory", "dma"));
+        runOnFake(JSON.readTree(json));
+    }
+
+    private static void runOnFake(JsonNode root) throws IOException {
         for (JsonNode unit : root.get("machine").get("units")) {
             ((ObjectNode) unit).put("backend", "fake");
         }
@@ -58,11 +73,10 @@ class ShippedScenariosTest {
             }
         }
         StringWriter out = new StringWriter();
-        List<ReachableRange> ranges = new ArrayList<>();
         RunResult r = new ScenarioRunner(BackendRegistry.of(new FakeBackend()), new PrintWriter(out))
-                .run(ScenarioParser.parse(JSON.writeValueAsBytes(root)), m -> ranges.addAll(m.reachableRanges()));
+                .run(ScenarioParser.parse(JSON.writeValueAsBytes(root)), m -> { });
         assertThat(r.failures()).as(out.toString()).isEmpty();
-        assertThat(ranges).as("both devices reach memory at the end").extracting(ReachableRange::rid).contains(0x18, 0x20);
+        assertThat(r.passed()).isEqualTo(root.get("operations").size());
     }
 
     @ParameterizedTest
