@@ -325,7 +325,7 @@ public final class Device {
     // ---------------------------------------------------------------- faults
 
     /** Registers {@code handler} for this device's faults; close the registration to remove it. */
-    public AutoCloseable onFault(FaultHandler handler) {
+    public Registration onFault(FaultHandler handler) {
         Objects.requireNonNull(handler, "handler");
         handlers.add(handler);
         return () -> handlers.remove(handler);

@@ -132,11 +132,12 @@ class CoreRulesTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"smmuv3", "vtd"})
-    void faultsReachTheDeviceHandlerWithReasonAndRecord(String backend) throws Exception {
+    void faultsReachTheDeviceHandlerWithReasonAndRecord(String backend) {
         try (Machine m = machine(backend)) {
             Device dev = m.devices().get(0);
             List<Fault> seen = new ArrayList<>();
-            try (AutoCloseable registration = dev.onFault(seen::add)) {
+            Registration registration = dev.onFault(seen::add);
+            try {
                 PagingDomain d = dev.unit().newPagingDomain();
                 d.map(0x1000, RAM, 0x1000, Permissions.READ);
                 dev.attach(d);
@@ -147,6 +148,8 @@ class CoreRulesTest {
                     assertThat(f.record().words()).isNotEmpty();
                     assertThat(f.pasid()).isEqualTo(Pasid.NONE);
                 });
+            } finally {
+                registration.close();
             }
             dev.translate(0x5000, AccessType.READ);
             assertThat(seen).hasSize(1);
