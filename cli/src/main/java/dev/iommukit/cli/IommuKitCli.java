@@ -16,8 +16,8 @@ import picocli.CommandLine.Command;
         subcommands = {
             BackendsCommand.class,
             RunCommand.class,
-            // merge point: dev.iommukit.cli.conformance.ConformanceCommand.class and
-            // dev.iommukit.cli.inspect.InspectCommand.class are added here when those packages land.
+            dev.iommukit.cli.conformance.ConformanceCommand.class,
+            dev.iommukit.cli.inspect.InspectCommand.class,
         })
 public final class IommuKitCli implements Runnable {
     @CommandLine.Spec
