@@ -153,4 +153,34 @@ class TranslationTest {
             assertThat(m.reported).isEmpty();
         }
     }
+
+    @Test
+    void firstLevelFiveLevelPagingByHand() {
+        try (VtdMachine m = new VtdMachine(Map.of("pagingLevel", "first"))) {
+            m.driver.probeDevice(DEV, 0);
+            BackendDomain d = m.driver.allocateDomain(DomainType.PAGING, DomainOptions.DEFAULT);
+            m.driver.attach(DEV, Pasid.NONE, d);
+            d.map(0x1000, 0x7000, 4096, 1, Permissions.READ);
+            long pe = m.pasidEntryAddress(SID, 0);
+            long q2 = m.memory.read64(pe + 16);
+            long pml4 = q2 & ~0xFFFL;
+            // A PML5 table whose entry 1 (bits 56:48 = 1) points at the domain's PML4; FLPM=01.
+            long pml5 = m.allocator.allocatePage("test pml5");
+            m.memory.write64(pml5 + 8, pml4 | X86PagingEntry.P | X86PagingEntry.RW | X86PagingEntry.US | X86PagingEntry.A);
+            m.memory.write64(pe + 16, pml5 | (q2 & 0xFFF) | 1L << 2);
+            m.invalidateAll();
+            assertThat(m.read(SID, (1L << 48) | 0x1010)).isEqualTo(0x7010);
+            assertRecorded(m, m.dma(SID, Pasid.NONE, 0x1010, AccessType.READ), 0, "SFS.2", FaultReason.NOT_MAPPED, 0x1000,
+                    high(SID, 0x71, false, false, 0, false, false));
+            assertRecorded(m, m.dma(SID, Pasid.NONE, 1L << 57, AccessType.READ), 1, "SGN.1", FaultReason.NOT_MAPPED, 1L << 57,
+                    high(SID, 0x80, false, false, 0, false, false));
+            m.memory.write64(pe + 16, q2 | 2L << 2);
+            m.invalidateAll();
+            assertRecorded(m, m.dma(SID, Pasid.NONE, 0x1010, AccessType.READ), 2, "SPT.4", FaultReason.BAD_CONFIGURATION, 0x1000,
+                    high(SID, 0x5B, false, false, 0, false, false));
+            m.memory.write64(pe + 16, q2);
+            m.invalidateAll();
+            m.allocator.free(pml5);
+        }
+    }
 }
