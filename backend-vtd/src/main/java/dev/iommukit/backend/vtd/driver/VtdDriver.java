@@ -166,7 +166,7 @@ public final class VtdDriver implements IommuUnit {
     }
 
     /**
-     * The fault interrupt handler: reads every pending FRCD from FSTS.FRI on, clears its F (RW1C)
+     * The fault interrupt handler: reads every FRCD with F set, starting at FSTS.FRI, clears its F (RW1C)
      * and PFO, then reports each fault once through the unit's FaultReporter (outside any lock).
      */
     public void onFaultInterrupt() {
@@ -184,7 +184,7 @@ public final class VtdDriver implements IommuUnit {
                         int off = frcd(cap.fro(), (first + k) % n);
                         long hi = mmio.read64(off + 8);
                         if ((hi & FaultRecord.F) == 0) {
-                            break;
+                            continue; // scan all of them: a record may land behind FRI while others drain
                         }
                         long lo = mmio.read64(off);
                         mmio.write32(off + 12, 1 << 31);
