@@ -175,4 +175,29 @@ class InvalidationTest {
         assertThat(InvalidationDescriptor.type(first)).isEqualTo(InvalidationDescriptor.P_IOTLB_INV);
         assertThat(InvalidationDescriptor.granularity(first)).isEqualTo(InvalidationDescriptor.P_IOTLB_PAGE);
     }
+
+    @Test
+    void iotlbPageSelectiveDropsWholeDomainOfFirstLevelEntries() {
+        m.close();
+        m = new VtdMachine(Map.of("pagingLevel", "first"));
+        BackendDomain d = domain();
+        d.map(0x1000, 0x5000, 4096, 2, Permissions.READ);
+        assertThat(m.read(SID, 0x1000)).isEqualTo(0x5000);
+        assertThat(m.read(SID, 0x2000)).isEqualTo(0x6000);
+        long pml4 = m.memory.read64(m.pasidEntryAddress(SID, 0) + 16) & ~0xFFFL;
+        long pte2 = m.leafSlot(pml4, 4, 0x2000, 12);
+        m.memory.write64(pte2, (m.memory.read64(pte2) & 0xFFF) | 0x9000);
+        assertThat(m.read(SID, 0x2000)).as("stale").isEqualTo(0x6000);
+        // page-selective iotlb_inv for another page of the DID still drops every FL entry of the DID (digest §11 table)
+        m.submit(InvalidationDescriptor.iotlb(InvalidationDescriptor.IOTLB_PAGE, 2, 0x1000, 0, true));
+        assertThat(m.read(SID, 0x2000)).isEqualTo(0x9000);
+    }
+
+    @Test
+    void releasedDeviceIsUnknownAgain() {
+        domain();
+        m.driver.attach(DEV, Pasid.NONE, m.driver.allocateDomain(DomainType.BLOCKED, DomainOptions.DEFAULT));
+        m.driver.releaseDevice(DEV);
+        assertThat(m.dma(SID, Pasid.NONE, 0x1000, AccessType.READ).fault().record().name()).isEqualTo("SRT.2");
+    }
 }
