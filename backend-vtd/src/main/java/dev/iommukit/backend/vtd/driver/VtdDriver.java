@@ -165,14 +165,18 @@ public final class VtdDriver implements IommuUnit {
         Registers.pollStatus(mmio, GSTS_TES, true);
     }
 
-    /** The fault interrupt handler: reads every pending FRCD, reports it, clears its F (RW1C). */
+    /**
+     * The fault interrupt handler: reads every FRCD with F set, starting at FSTS.FRI, clears its F (RW1C)
+     * and PFO, then reports each fault once through the unit's FaultReporter (outside any lock).
+     */
     public void onFaultInterrupt() {
+        List<Fault> drained = new ArrayList<>();
         synchronized (faultLock) {
             int n = cap.faultRecordCount();
             for (int round = 0; round < 4; round++) {
                 int fsts = mmio.read32(FSTS_REG);
                 if ((fsts & (FSTS_PPF | FSTS_PFO)) == 0) {
-                    return;
+                    break;
                 }
                 if ((fsts & FSTS_PPF) != 0) {
                     int first = (fsts & FSTS_FRI_MASK) >>> FSTS_FRI_SHIFT;
@@ -180,17 +184,20 @@ public final class VtdDriver implements IommuUnit {
                         int off = frcd(cap.fro(), (first + k) % n);
                         long hi = mmio.read64(off + 8);
                         if ((hi & FaultRecord.F) == 0) {
-                            break;
+                            continue; // scan all of them: a record may land behind FRI while others drain
                         }
                         long lo = mmio.read64(off);
                         mmio.write32(off + 12, 1 << 31);
-                        context.faults().report(toFault(new FaultRecord(lo, hi)));
+                        drained.add(toFault(new FaultRecord(lo, hi)));
                     }
                 }
                 if ((fsts & FSTS_PFO) != 0) {
                     mmio.write32(FSTS_REG, FSTS_PFO);
                 }
             }
+        }
+        for (Fault f : drained) {
+            context.faults().report(f);
         }
     }
 

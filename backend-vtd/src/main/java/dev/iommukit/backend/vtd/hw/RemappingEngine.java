@@ -186,6 +186,10 @@ final class RemappingEngine implements DmaPort {
 
     /** The full translation of digest §6; returns the output address or throws {@link Abort}. */
     private long walk(DmaRequest request) {
+        // Read before any structure: a fill from a walk that any invalidation overlapped is withdrawn.
+        long contextEpoch = caches.contextEpoch();
+        long pasidEpoch = caches.pasidEpoch();
+        long tlbEpoch = iotlb.epoch();
         long rtaddr = hardware.latchedRootTable();
         int ttm = (int) ((rtaddr & RegisterOffsets.RTADDR_TTM_MASK) >>> RegisterOffsets.RTADDR_TTM_SHIFT);
         boolean hasPasid = request.hasPasid();
@@ -196,9 +200,8 @@ final class RemappingEngine implements DmaPort {
         int sid = request.rid() & 0xFFFF;
         ContextConfig ctx = caches.context(sid);
         if (ctx == null) {
-            long epoch = caches.contextEpoch();
             ctx = readContext(rtaddr & RegisterOffsets.RTADDR_RTA_MASK, sid);
-            caches.fillContext(ctx, epoch);
+            caches.fillContext(ctx, contextEpoch);
         }
         boolean fpd = ctx.fpd();
         int pasid;
@@ -224,9 +227,8 @@ final class RemappingEngine implements DmaPort {
         }
         PasidConfig pc = caches.pasid(sid, pasid);
         if (pc == null) {
-            long epoch = caches.pasidEpoch();
             pc = readPasidEntry(ctx, sid, pasid);
-            caches.fillPasid(pc, epoch);
+            caches.fillPasid(pc, pasidEpoch);
         }
         fpd = pc.fpd();
         if (privileged && !pc.sre()) {
@@ -244,8 +246,8 @@ final class RemappingEngine implements DmaPort {
                 }
                 yield address;
             }
-            case PasidTableEntry.PGTT_SECOND_LEVEL -> secondLevel(pc, address, request.isWrite());
-            default -> firstLevel(pc, address, request.isWrite(), privileged);
+            case PasidTableEntry.PGTT_SECOND_LEVEL -> secondLevel(pc, address, request.isWrite(), tlbEpoch);
+            default -> firstLevel(pc, address, request.isWrite(), privileged, tlbEpoch);
         };
         if (inInterruptRange(pa)) {
             throw new Abort(SGN_8, fpd);
@@ -363,12 +365,11 @@ final class RemappingEngine implements DmaPort {
         };
     }
 
-    private long secondLevel(PasidConfig pc, long address, boolean write) {
+    private long secondLevel(PasidConfig pc, long address, boolean write, long epoch) {
         boolean fpd = pc.fpd();
         if ((address >>> pc.inputBits()) != 0) {
             throw new Abort(SGN_5, fpd);
         }
-        long epoch = iotlb.epoch();
         long table = pc.root();
         boolean readOk = true;
         boolean writeOk = true;
@@ -408,13 +409,13 @@ final class RemappingEngine implements DmaPort {
         throw new Abort(SSS_2, fpd);
     }
 
-    private long firstLevel(PasidConfig pc, long address, boolean write, boolean privileged) {
+    private long firstLevel(PasidConfig pc, long address, boolean write, boolean privileged, long epoch) {
         boolean fpd = pc.fpd();
         if (!X86PagingEntry.canonical(address, pc.inputBits())) {
             throw new Abort(SGN_1, fpd);
         }
         for (int attempt = 0; attempt < MAX_AD_RETRIES; attempt++) {
-            long pa = firstLevelOnce(pc, address, write, privileged);
+            long pa = firstLevelOnce(pc, address, write, privileged, epoch);
             if (pa != -1) {
                 return pa;
             }
@@ -423,9 +424,8 @@ final class RemappingEngine implements DmaPort {
     }
 
     /** One FL walk; -1 when an A/D update lost a race with software and the walk must restart. */
-    private long firstLevelOnce(PasidConfig pc, long address, boolean write, boolean privileged) {
+    private long firstLevelOnce(PasidConfig pc, long address, boolean write, boolean privileged, long epoch) {
         boolean fpd = pc.fpd();
-        long epoch = iotlb.epoch();
         int levels = pc.levels();
         long[] slots = new long[levels];
         long[] entries = new long[levels];
