@@ -139,6 +139,7 @@ public final class VtdDriver implements IommuUnit {
                 .add(Capability.NESTING_PARENT_DOMAIN, "pageSizes", sizes, "inputBits", Integer.toString(options.addressWidth()),
                         "outputBits", Integer.toString(outputBits), "level", sl)
                 .add(Capability.PASID_ATTACH, "pasidBits", Integer.toString(pasidBits))
+                .add(Capability.AUX_DOMAIN, "level", options.firstLevel() ? "first" : "second", "pasidBits", Integer.toString(pasidBits))
                 .build();
     }
 
@@ -249,8 +250,12 @@ public final class VtdDriver implements IommuUnit {
         devices.put(sid, dev);
         queue.submitAndWait(List.of(InvalidationDescriptor.contextCache(InvalidationDescriptor.CC_DEVICE, 0, sid, 0)));
         CapabilitySet caps = bits > 0
-                ? CapabilitySet.builder().addAll(capabilities).add(Capability.PASID_ATTACH, "pasidBits", Integer.toString(bits)).build()
-                : capabilities.without(Capability.PASID_ATTACH);
+                ? CapabilitySet.builder().addAll(capabilities)
+                        .add(Capability.PASID_ATTACH, "pasidBits", Integer.toString(bits))
+                        .add(Capability.AUX_DOMAIN, "level", capabilities.parameter(Capability.AUX_DOMAIN, "level").orElseThrow(),
+                                "pasidBits", Integer.toString(bits))
+                        .build()
+                : capabilities.without(Capability.PASID_ATTACH).without(Capability.AUX_DOMAIN);
         return new DeviceInfo(bits, caps);
     }
 
