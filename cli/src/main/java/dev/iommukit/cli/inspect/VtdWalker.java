@@ -223,7 +223,7 @@ final class VtdWalker implements UnitWalker {
         String via = "PASID " + pasid + (requester.hasPasid() ? "" : " (RID_PASID)");
         return switch (pe.pgtt()) {
             case 4 -> trace.identity("PGTT=100 pass-through (" + via + ")");
-            case 2 -> translated(secondLevel(pe, trace, TableMemory.physical(memory)), trace, "second level, " + via);
+            case 2 -> translated(secondLevel(pe, trace), trace, "second level, " + via);
             case 1 -> translated(firstLevel(pe, supervisor, TableMemory.physical(memory), 0, trace), trace,
                     "first level, " + via);
             default -> nested(pe, supervisor, trace, via);
@@ -278,7 +278,7 @@ final class VtdWalker implements UnitWalker {
                 pe.slade() && bit(ecap, 45), adUpdates(pe), false, false, false, 0), TableMemory.physical(memory), trace);
     }
 
-    private List<Mapping> secondLevel(PasidEntry pe, Trace trace, TableMemory unused) {
+    private List<Mapping> secondLevel(PasidEntry pe, Trace trace) {
         List<Mapping> out = new ArrayList<>();
         secondLevelWalker(pe, trace).enumerate(0, -1L, (ia, size, oa, r, w, leaf) ->
                 out.add(Mapping.of(ia, size, oa, r, w, leaf)));
