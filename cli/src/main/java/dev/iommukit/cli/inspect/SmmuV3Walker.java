@@ -225,7 +225,7 @@ final class SmmuV3Walker implements UnitWalker {
         if (cdIllegal != null) {
             return trace.blocked("C_BAD_CD: " + cdIllegal);
         }
-        List<Mapping> out = new ArrayList<>();
+        RangeCollector out = new RangeCollector(trace);
         for (VmsaWalker s1 : stage1Walkers(ste, cd, ipaSpace, trace)) {
             long regionBase = s1.config().regionBase();
             s1.enumerate(0, -1L, (ia, size, oa, read, write, desc, leaf) -> {
@@ -240,19 +240,19 @@ final class SmmuV3Walker implements UnitWalker {
             trace.note("TBI" + (cd.tbi0() ? "0" : "1") + "=1: addresses differing in bits [63:56] alias these ranges"
                     + " (not listed)");
         }
-        return trace.translated(out, config == 0b111 ? "nested: stage 1 then stage 2" : "stage 1");
+        return trace.translated(out.ranges(), config == 0b111 ? "nested: stage 1 then stage 2" : "stage 1");
     }
 
     private WalkResult stage2Only(VmsaWalker stage2, Trace trace, String why) {
-        List<Mapping> out = new ArrayList<>();
+        RangeCollector out = new RangeCollector(trace);
         stage2.enumerate(0, -1L, (ia, size, oa, read, write, desc, leaf) ->
                 out.add(Mapping.of(ia, size, oa, read, write, "S2 " + leaf)));
-        return trace.translated(out, why);
+        return trace.translated(out.ranges(), why);
     }
 
     /** Output of one stage-1 leaf (an IPA range) translated through stage 2, permissions intersected. */
     private static void compose(long va, long size, long ipa, boolean r1, boolean w1, String s1Leaf,
-            VmsaWalker stage2, List<Mapping> out) {
+            VmsaWalker stage2, RangeCollector out) {
         stage2.enumerate(ipa, ipa + size - 1, (ia2, size2, pa2, r2, w2, desc, s2Leaf) -> {
             long start = Math.max(ipa, ia2);
             long end = Math.min(ipa + size, ia2 + size2);

@@ -280,4 +280,19 @@ class SmmuV3WalkerTest {
         assertThat(ranges(walk(f.build(SID), SID, NONE))).containsExactly(
                 "0xffffff8000001000-0xffffff8000001fff -> 0x60001000 rw 4K pages");
     }
+
+    @Test
+    void selfReferencingTables_stopAtTheWalkBudget_andSaySo() {
+        SmmuFixture f = SmmuFixture.linear(8);
+        long ttb = f.dump.alloc(4096);
+        for (int i = 0; i < 512; i++) {
+            f.dump.write64(ttb + 8L * i, ttb | s1(true, false) | 0b11); // every entry points back at the table
+        }
+        long cd = f.dump.alloc(64);
+        f.dump.write(cd, cd0(16, 0, 5, 1), cd1(ttb));
+        f.steLinear(SID, ste0(0b101, 0, cd, 0), 0);
+        WalkResult r = walk(f.build(SID), SID, NONE);
+        assertThat(r.reason()).endsWith("walk truncated");
+        assertThat(r.notes()).anyMatch(n -> n.startsWith("walk stopped after ") && n.endsWith("the ranges below are incomplete"));
+    }
 }
