@@ -165,4 +165,52 @@ class VtdWalkerTest {
         f.pasidEntry(dir, 0, pe0(2, 0b010, sl), pe1(7, true), 0);
         assertThat(ranges(walk(f.build(RID), RID, NONE))).containsExactly("0x400000-0x5fffff -> 0xff000000 rw 2M pages");
     }
+
+    @Test
+    void secondLevel3Level_aw001_with1gPage_andInputLimit_sec8() {
+        VtdFixture f = new VtdFixture();
+        long sl = f.dump.alloc(4096);
+        f.dump.intelMap(3, sl, 0x4000_0000L, 0x1_0000_0000L, 3, SL_RW, SL_RW); // 1G page in the PDPE
+        long dir = f.context(RID, false, 0, 0);
+        f.pasidEntry(dir, 0, pe0(1, 0b010, sl), pe1(7, true), 0);
+        assertThat(ranges(walk(f.build(RID), RID, NONE))).containsExactly(
+                "0x40000000-0x7fffffff -> 0x100000000 rw 1G pages");
+    }
+
+    @Test
+    void firstLevel5Level_needsFl5lp_sec5_sec7() {
+        VtdFixture f = new VtdFixture();
+        long fl = f.dump.alloc(4096);
+        f.dump.intelMap(5, fl, 0x00AB_0000_0000_0000L, 0x5000_0000L, 1, FL_TABLE, FL_LEAF);
+        long dir = f.context(RID, false, 0, 0);
+        f.pasidEntry(dir, 0, pe0(0, 0b001, 0), pe1(3, true), pe2(1, fl));
+        assertThat(walk(f.build(RID), RID, NONE).reason()).startsWith("SPT.4: FLPM=1 unsupported");
+        VtdFixture g = new VtdFixture();
+        g.registers.put("CAP_REG", VtdFixture.CAP | 1L << 60); // FL5LP
+        long fl5 = g.dump.alloc(4096);
+        g.dump.intelMap(5, fl5, 0x00AB_0000_0000_0000L, 0x5000_0000L, 1, FL_TABLE, FL_LEAF);
+        long dir5 = g.context(RID, false, 0, 0);
+        g.pasidEntry(dir5, 0, pe0(0, 0b001, 0), pe1(3, true), pe2(1, fl5));
+        assertThat(ranges(walk(g.build(RID), RID, NONE))).containsExactly(
+                "0xab000000000000-0xab000000000fff -> 0x50000000 rw 4K pages");
+    }
+
+    @Test
+    void legacyMode_ttm00_contextTtAndSecondLevel_sec3_1() {
+        VtdFixture f = new VtdFixture();
+        f.registers.put("RTADDR_REG", f.rootTable); // TTM=00
+        long ctp = f.dump.alloc(4096);
+        long sl = f.dump.alloc(4096);
+        f.dump.intelMap(4, sl, 0x1000, 0x2000, 1, SL_RW, SL_RW);
+        f.dump.write64(f.rootTable, ctp | 1); // legacy root: P 0, CTP [63:12]
+        int devfn = RID & 0xFF;
+        f.dump.write(ctp + 16L * devfn, 1L | sl, 2L | 5L << 8); // P, TT=00, SLPTPTR; AW [66:64]=010, DID [87:72]=5
+        f.dump.write(ctp + 16L * (devfn + 1), 1L | 2L << 2, 2L); // TT=10 pass-through
+        Dump d = f.build(RID, RID + 1);
+        WalkResult r = walk(d, RID, NONE);
+        assertThat(r.structures().get(1)).contains("(legacy): P=1 FPD=0 TT=0b00", "AW=0b010 DID=5");
+        assertThat(ranges(r)).containsExactly("0x1000-0x1fff -> 0x2000 rw 4K pages");
+        assertThat(walk(d, RID, 3).reason()).startsWith("RTA.2");
+        assertThat(walk(d, RID + 1, NONE).kind()).isEqualTo(WalkResult.Kind.IDENTITY);
+    }
 }
