@@ -24,9 +24,9 @@ import java.util.TreeSet;
  * second-level, nested or pass-through translation of the PASID entry.
  */
 final class VtdWalker implements UnitWalker {
-    /** Untranslated requests whose output falls here are interrupt-range accesses and fault (SGN.8). */
+    /** Untranslated requests whose output is 0xFEEx_xxxx are interrupt-range accesses and fault (SGN.8). */
     static final long INTERRUPT_BASE = 0xFEE0_0000L;
-    static final long INTERRUPT_END = 0xFF00_0000L;
+    static final long INTERRUPT_END = 0xFEF0_0000L;
 
     private final Dump.Unit unit;
     private final SparseMemory memory;
@@ -331,7 +331,7 @@ final class VtdWalker implements UnitWalker {
                 out.add(m);
                 continue;
             }
-            trace.note("output " + hex(start) + "-" + hex(end - 1) + " meets the interrupt range 0xfee00000-0xfeffffff:"
+            trace.note("output " + hex(start) + "-" + hex(end - 1) + " meets the interrupt range 0xfee00000-0xfeefffff:"
                     + " that part faults (SGN.8)");
             if (start < INTERRUPT_BASE) {
                 out.add(new Mapping(m.iova(), INTERRUPT_BASE - start, start, m.read(), m.write(), m.leaves()));
