@@ -295,4 +295,20 @@ class SmmuV3WalkerTest {
         assertThat(r.reason()).endsWith("walk truncated");
         assertThat(r.notes()).anyMatch(n -> n.startsWith("walk stopped after ") && n.endsWith("the ranges below are incomplete"));
     }
+
+    @Test
+    void privcfgPrivileged_withAttrPermsOvr_makesApBitsPrivileged_sec3_2_sec7_3() {
+        SmmuFixture f = SmmuFixture.linear(8);
+        f.registers.put("IDR1", SmmuFixture.IDR1 | 1L << 26); // ATTR_PERMS_OVR
+        long ttb = f.dump.alloc(4096);
+        f.dump.vmsaMap(12, 0, 48, ttb, 0x1000, 0x1000, 3, s1(false, false)); // AP=00: privileged RW
+        f.dump.vmsaMap(12, 0, 48, ttb, 0x2000, 0x2000, 3, s1(false, true)); // AP=10: privileged RO
+        f.steLinear(SID, ste0(0b101, 0, s1Cd(f, ttb), 0), 3L << 48); // PRIVCFG [49:48]=0b11
+        f.steLinear(SID + 1, ste0(0b101, 0, s1Cd(f, ttb), 0), 0);
+        Dump d = f.build(SID, SID + 1);
+        assertThat(ranges(walk(d, SID, NONE))).containsExactly(
+                "0x1000-0x1fff -> 0x1000 rw 4K pages",
+                "0x2000-0x2fff -> 0x2000 r- 4K pages");
+        assertThat(walk(d, SID + 1, NONE).kind()).isEqualTo(WalkResult.Kind.BLOCKED);
+    }
 }

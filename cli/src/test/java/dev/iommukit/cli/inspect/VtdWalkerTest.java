@@ -214,4 +214,45 @@ class VtdWalkerTest {
         assertThat(walk(d, RID, 3).reason()).startsWith("RTA.2");
         assertThat(walk(d, RID + 1, NONE).kind()).isEqualTo(WalkResult.Kind.IDENTITY);
     }
+
+    @Test
+    void secondLevelAccessedFlags_withSladeButNoSnoopedWalk_fault_sec8() {
+        VtdFixture f = new VtdFixture();
+        f.registers.put("ECAP_REG", VtdFixture.ECAP | 1L << 45); // SLADS
+        long sl = f.dump.alloc(4096);
+        long accessed = 1L << 8;
+        f.dump.intelMap(4, sl, 0x1000, 0x1000, 1, SL_RW | accessed, SL_RW | accessed | 1L << 9); // A and D set
+        f.dump.intelMap(4, sl, 0x2000, 0x2000, 1, SL_RW | accessed, SL_RW | accessed); // D=0: no write
+        f.dump.intelMap(4, sl, 0x4000_0000L, 0x3000, 1, SL_RW | accessed, SL_RW | accessed | 1L << 9);
+        long pml4e = f.dump.read64(sl) & ~0xFFFL;
+        f.dump.write64(pml4e + 8, f.dump.read64(pml4e + 8) & ~accessed); // A=0 in the PDPE above 0x40000000
+        long dir = f.context(RID, false, 0, 0);
+        f.pasidEntry(dir, 0, pe0(2, 0b010, sl) | 1L << 9, pe1(7, false), 0); // SLADE=1, PWSNP=0
+        WalkResult r = walk(f.build(RID), RID, NONE);
+        assertThat(ranges(r)).containsExactly(
+                "0x1000-0x1fff -> 0x1000 rw 4K pages",
+                "0x2000-0x2fff -> 0x2000 r- 4K pages");
+        assertThat(r.notes()).anyMatch(n -> n.contains("SSS.5"));
+    }
+
+    @Test
+    void ridPriv_makesRequestsWithoutPasidSupervisor_needsSre_sec3_2_sec7() {
+        VtdFixture f = new VtdFixture();
+        f.registers.put("ECAP_REG", VtdFixture.ECAP | 1L << 53); // RPRIVS
+        long fl = f.dump.alloc(4096);
+        f.dump.intelMap(4, fl, 0x1000, 0x1000, 1, FL_TABLE, FL_LEAF & ~0b110L); // supervisor, read-only
+        long dir = f.context(RID, false, 0, 0);
+        f.dump.write64(f.dump.read64(f.rootTable) & ~0xFFFL | (RID & 0x7F) * 32L + 8, 1L << 20); // RID_PRIV [84]
+        f.pasidEntry(dir, 0, pe0(0, 0b001, 0), pe1(3, true), pe2(0, fl));
+        assertThat(walk(f.build(RID), RID, NONE).reason()).startsWith("SPT.6");
+
+        VtdFixture g = new VtdFixture();
+        g.registers.put("ECAP_REG", VtdFixture.ECAP | 1L << 53);
+        long fl2 = g.dump.alloc(4096);
+        g.dump.intelMap(4, fl2, 0x1000, 0x1000, 1, FL_TABLE, FL_LEAF & ~0b110L);
+        long dir2 = g.context(RID, false, 0, 0);
+        g.dump.write64(g.dump.read64(g.rootTable) & ~0xFFFL | (RID & 0x7F) * 32L + 8, 1L << 20);
+        g.pasidEntry(dir2, 0, pe0(0, 0b001, 0), pe1(3, true), pe2(0, fl2) | 1L); // SRE=1, WPE=0
+        assertThat(ranges(walk(g.build(RID), RID, NONE))).containsExactly("0x1000-0x1fff -> 0x1000 rw 4K pages");
+    }
 }
