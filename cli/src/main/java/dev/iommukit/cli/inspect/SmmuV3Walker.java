@@ -320,6 +320,9 @@ final class SmmuV3Walker implements UnitWalker {
         if (ste.strw() == 2 && !bit(idr0, 9)) {
             return "STRW=EL2 without IDR0.HYP";
         }
+        if (ste.eats() != 0 && !bit(idr0, 10)) {
+            return "EATS=" + ste.eats() + " without IDR0.ATS";
+        }
         if (ste.usesStage1()) {
             if (ste.s1CdMax() > ssidSize()) {
                 return "S1CDMax=" + ste.s1CdMax() + " > IDR1.SSIDSIZE=" + ssidSize();
@@ -403,6 +406,13 @@ final class SmmuV3Walker implements UnitWalker {
         if (ia < r - stride + 1 || ia > r + 4) {
             return "S2SL0=" + ste.s2Sl0() + " inconsistent with S2T0SZ=" + t0sz + " (start level " + start + " resolves "
                     + (r - stride + 1) + ".." + (r + 4) + " bits)";
+        }
+        long stall = field(idr0, 25, 24);
+        if (ste.s2S() && stall == 1) {
+            return "S2S=1 with IDR0.STALL_MODEL=1 (no stall)";
+        }
+        if (!ste.s2S() && stall == 2) {
+            return "S2S=0 with IDR0.STALL_MODEL=2 (stall forced)";
         }
         if ((ste.s2Vmid() >>> 8) != 0 && !bit(idr0, 18)) {
             return "S2VMID[15:8]!=0 without IDR0.VMID16";
