@@ -75,6 +75,9 @@ final class IntelPagingWalker {
         for (long index = first; index <= last; index++) {
             long address = table + 8 * index;
             long ia = base + (index << shift);
+            if (!trace.spend()) {
+                return;
+            }
             long e;
             try {
                 e = memory.read64(address);
@@ -201,7 +204,9 @@ final class IntelPagingWalker {
         }
     }
 
+    private static final String[] PAGE_NAMES = {"", "4K pages", "2M pages", "1G pages", "512G pages", "256T pages"};
+
     private static String pageName(int level) {
-        return Ranges.size(1L << shift(level)) + " pages";
+        return PAGE_NAMES[level];
     }
 }

@@ -16,8 +16,10 @@ public record Mapping(long iova, long size, long pa, boolean read, boolean write
 
     /** A mapping built from one leaf kind. */
     public static Mapping of(long iova, long size, long pa, boolean read, boolean write, String leaf) {
-        return new Mapping(iova, size, pa, read, write, leaf == null ? Set.of() : Set.of(leaf));
+        return new Mapping(iova, size, pa, read, write, leaf == null ? Set.of() : LEAF_SETS.computeIfAbsent(leaf, Set::of));
     }
+
+    private static final java.util.Map<String, Set<String>> LEAF_SETS = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** Last input address, inclusive. */
     public long lastIova() {
@@ -32,6 +34,9 @@ public record Mapping(long iova, long size, long pa, boolean read, boolean write
 
     /** This range extended by {@code next}. */
     public Mapping merge(Mapping next) {
+        if (leaves.containsAll(next.leaves)) {
+            return new Mapping(iova, size + next.size, pa, read, write, leaves);
+        }
         Set<String> all = new TreeSet<>(leaves);
         all.addAll(next.leaves);
         return new Mapping(iova, size + next.size, pa, read, write, all);

@@ -1,7 +1,6 @@
 package dev.iommukit.cli.inspect;
 
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 
 /** Range helpers: coalescing and hexadecimal formatting. */
@@ -11,7 +10,7 @@ final class Ranges {
     /** Sorted by input address (unsigned), contiguous ranges with equal permissions merged. */
     static List<Mapping> coalesce(List<Mapping> ranges) {
         List<Mapping> sorted = new ArrayList<>(ranges);
-        sorted.sort(Comparator.comparing(Mapping::iova, Long::compareUnsigned));
+        sorted.sort((a, b) -> Long.compareUnsigned(a.iova(), b.iova()));
         List<Mapping> out = new ArrayList<>();
         for (Mapping m : sorted) {
             if (!out.isEmpty() && out.get(out.size() - 1).continuedBy(m)) {

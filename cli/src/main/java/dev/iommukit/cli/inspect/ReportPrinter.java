@@ -19,7 +19,7 @@ final class ReportPrinter {
             out.println();
             out.printf("unit %s (%s)%n", unit.unit().name(), unit.unit().backend());
             unit.registers().forEach(r -> out.println("  " + r));
-            unit.problems().forEach(p -> out.println("  problem: " + p));
+            unit.problems().forEach(p -> out.println((unit.walked() ? "  problem: " : "  ") + p));
             for (DumpChecker.RequesterReport r : unit.requesters()) {
                 printRequester(r);
             }
@@ -33,8 +33,7 @@ final class ReportPrinter {
             out.printf("check: OK (%d requesters walked, every one as expected)%n", requesters);
         } else {
             out.printf("check: FAILED (%d requesters walked: %d isolation error(s), %d functional error(s), %d problem(s))%n",
-                    requesters, isolation, functional, report.problems().size()
-                            + report.units().stream().mapToLong(u -> u.problems().size()).sum());
+                    requesters, isolation, functional, report.problemCount());
         }
     }
 

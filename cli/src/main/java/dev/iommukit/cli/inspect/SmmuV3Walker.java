@@ -225,7 +225,7 @@ final class SmmuV3Walker implements UnitWalker {
         if (cdIllegal != null) {
             return trace.blocked("C_BAD_CD: " + cdIllegal);
         }
-        List<Mapping> out = new ArrayList<>();
+        RangeCollector out = new RangeCollector(trace);
         for (VmsaWalker s1 : stage1Walkers(ste, cd, ipaSpace, trace)) {
             long regionBase = s1.config().regionBase();
             s1.enumerate(0, -1L, (ia, size, oa, read, write, desc, leaf) -> {
@@ -240,19 +240,19 @@ final class SmmuV3Walker implements UnitWalker {
             trace.note("TBI" + (cd.tbi0() ? "0" : "1") + "=1: addresses differing in bits [63:56] alias these ranges"
                     + " (not listed)");
         }
-        return trace.translated(out, config == 0b111 ? "nested: stage 1 then stage 2" : "stage 1");
+        return trace.translated(out.ranges(), config == 0b111 ? "nested: stage 1 then stage 2" : "stage 1");
     }
 
     private WalkResult stage2Only(VmsaWalker stage2, Trace trace, String why) {
-        List<Mapping> out = new ArrayList<>();
+        RangeCollector out = new RangeCollector(trace);
         stage2.enumerate(0, -1L, (ia, size, oa, read, write, desc, leaf) ->
                 out.add(Mapping.of(ia, size, oa, read, write, "S2 " + leaf)));
-        return trace.translated(out, why);
+        return trace.translated(out.ranges(), why);
     }
 
     /** Output of one stage-1 leaf (an IPA range) translated through stage 2, permissions intersected. */
     private static void compose(long va, long size, long ipa, boolean r1, boolean w1, String s1Leaf,
-            VmsaWalker stage2, List<Mapping> out) {
+            VmsaWalker stage2, RangeCollector out) {
         stage2.enumerate(ipa, ipa + size - 1, (ia2, size2, pa2, r2, w2, desc, s2Leaf) -> {
             long start = Math.max(ipa, ia2);
             long end = Math.min(ipa + size, ia2 + size2);
@@ -319,6 +319,9 @@ final class SmmuV3Walker implements UnitWalker {
         }
         if (ste.strw() == 2 && !bit(idr0, 9)) {
             return "STRW=EL2 without IDR0.HYP";
+        }
+        if (ste.eats() != 0 && !bit(idr0, 10)) {
+            return "EATS=" + ste.eats() + " without IDR0.ATS";
         }
         if (ste.usesStage1()) {
             if (ste.s1CdMax() > ssidSize()) {
@@ -403,6 +406,13 @@ final class SmmuV3Walker implements UnitWalker {
         if (ia < r - stride + 1 || ia > r + 4) {
             return "S2SL0=" + ste.s2Sl0() + " inconsistent with S2T0SZ=" + t0sz + " (start level " + start + " resolves "
                     + (r - stride + 1) + ".." + (r + 4) + " bits)";
+        }
+        long stall = field(idr0, 25, 24);
+        if (ste.s2S() && stall == 1) {
+            return "S2S=1 with IDR0.STALL_MODEL=1 (no stall)";
+        }
+        if (!ste.s2S() && stall == 2) {
+            return "S2S=0 with IDR0.STALL_MODEL=2 (stall forced)";
         }
         if ((ste.s2Vmid() >>> 8) != 0 && !bit(idr0, 18)) {
             return "S2VMID[15:8]!=0 without IDR0.VMID16";

@@ -6,7 +6,8 @@ import java.util.TreeMap;
 
 /**
  * Physical memory as a dump holds it: the listed 4 KiB pages; every other byte reads as zero.
- * Reads are little-endian, as the structures of both architectures are.
+ * Reads are little-endian, as the structures of both architectures are. Not thread-safe (it remembers the last
+ * page read).
  */
 public final class SparseMemory {
     public static final int PAGE_SIZE = 4096;

@@ -61,10 +61,15 @@ final class VmsaWalker {
     private final TableMemory memory;
     private final Trace trace;
 
+    private final String[] leafNames = new String[4];
+
     VmsaWalker(Config config, TableMemory memory, Trace trace) {
         this.config = config;
         this.memory = memory;
         this.trace = trace;
+        for (int level = 0; level < 4; level++) {
+            leafNames[level] = Ranges.size(1L << config.shift(level)) + (level == 3 ? " pages" : " blocks");
+        }
     }
 
     Config config() {
@@ -111,6 +116,9 @@ final class VmsaWalker {
         for (long index = first; index <= last; index++) {
             long address = table + 8 * index;
             long ia = base + (index << shift);
+            if (!trace.spend()) {
+                return;
+            }
             long d;
             try {
                 d = memory.read64(address);
@@ -188,8 +196,7 @@ final class VmsaWalker {
         if (!read && !write) {
             return;
         }
-        String name = Ranges.size(1L << shift) + (level == 3 ? " pages" : " blocks");
-        sink.leaf(ia, 1L << shift, oa, read, write, d, name);
+        sink.leaf(ia, 1L << shift, oa, read, write, d, leafNames[level]);
     }
 
     /** The address a descriptor holds, aligned to {@code alignBits}; −1 when RES0 address bits [51:48] are set. */

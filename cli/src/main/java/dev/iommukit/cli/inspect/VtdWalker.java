@@ -24,9 +24,9 @@ import java.util.TreeSet;
  * second-level, nested or pass-through translation of the PASID entry.
  */
 final class VtdWalker implements UnitWalker {
-    /** Untranslated requests whose output falls here are interrupt-range accesses and fault (SGN.8). */
+    /** Untranslated requests whose output is 0xFEEx_xxxx are interrupt-range accesses and fault (SGN.8). */
     static final long INTERRUPT_BASE = 0xFEE0_0000L;
-    static final long INTERRUPT_END = 0xFF00_0000L;
+    static final long INTERRUPT_END = 0xFEF0_0000L;
 
     private final Dump.Unit unit;
     private final SparseMemory memory;
@@ -223,7 +223,7 @@ final class VtdWalker implements UnitWalker {
         String via = "PASID " + pasid + (requester.hasPasid() ? "" : " (RID_PASID)");
         return switch (pe.pgtt()) {
             case 4 -> trace.identity("PGTT=100 pass-through (" + via + ")");
-            case 2 -> translated(secondLevel(pe, trace, TableMemory.physical(memory)), trace, "second level, " + via);
+            case 2 -> translated(secondLevel(pe, trace), trace, "second level, " + via);
             case 1 -> translated(firstLevel(pe, supervisor, TableMemory.physical(memory), 0, trace), trace,
                     "first level, " + via);
             default -> nested(pe, supervisor, trace, via);
@@ -278,18 +278,18 @@ final class VtdWalker implements UnitWalker {
                 pe.slade() && bit(ecap, 45), adUpdates(pe), false, false, false, 0), TableMemory.physical(memory), trace);
     }
 
-    private List<Mapping> secondLevel(PasidEntry pe, Trace trace, TableMemory unused) {
-        List<Mapping> out = new ArrayList<>();
+    private List<Mapping> secondLevel(PasidEntry pe, Trace trace) {
+        RangeCollector out = new RangeCollector(trace);
         secondLevelWalker(pe, trace).enumerate(0, -1L, (ia, size, oa, r, w, leaf) ->
                 out.add(Mapping.of(ia, size, oa, r, w, leaf)));
-        return out;
+        return out.ranges();
     }
 
     private List<Mapping> firstLevel(PasidEntry pe, boolean supervisor, TableMemory space, int limitBits, Trace trace) {
         IntelPagingWalker fl = firstLevelWalker(pe, supervisor, space, limitBits, trace);
-        List<Mapping> out = new ArrayList<>();
+        RangeCollector out = new RangeCollector(trace);
         fl.enumerate(0, -1L, (ia, size, oa, r, w, leaf) -> out.add(Mapping.of(fl.canonical(ia), size, oa, r, w, leaf)));
-        return out;
+        return out.ranges();
     }
 
     private IntelPagingWalker firstLevelWalker(PasidEntry pe, boolean supervisor, TableMemory space, int limitBits,
@@ -304,7 +304,7 @@ final class VtdWalker implements UnitWalker {
         IntelPagingWalker sl = secondLevelWalker(pe, trace);
         SecondLevelMemory gpaSpace = new SecondLevelMemory(sl);
         IntelPagingWalker fl = firstLevelWalker(pe, supervisor, gpaSpace, slInputBits(pe.aw()), trace);
-        List<Mapping> out = new ArrayList<>();
+        RangeCollector out = new RangeCollector(trace);
         fl.enumerate(0, -1L, (ia, size, gpa, r1, w1, flLeaf) -> {
             long va = fl.canonical(ia);
             sl.enumerate(gpa, gpa + size - 1, (ia2, size2, hpa, r2, w2, slLeaf) -> {
@@ -318,12 +318,12 @@ final class VtdWalker implements UnitWalker {
                 }
             });
         });
-        return translated(out, trace, "nested: first level then second level, " + via);
+        return translated(out.ranges(), trace, "nested: first level then second level, " + via);
     }
 
     /** Removes outputs in the interrupt range (SGN.8) and builds the result. */
     private static WalkResult translated(List<Mapping> ranges, Trace trace, String why) {
-        List<Mapping> out = new ArrayList<>();
+        RangeCollector out = new RangeCollector(trace);
         for (Mapping m : ranges) {
             long start = m.pa();
             long end = m.pa() + m.size();
@@ -331,7 +331,7 @@ final class VtdWalker implements UnitWalker {
                 out.add(m);
                 continue;
             }
-            trace.note("output " + hex(start) + "-" + hex(end - 1) + " meets the interrupt range 0xfee00000-0xfeffffff:"
+            trace.note("output " + hex(start) + "-" + hex(end - 1) + " meets the interrupt range 0xfee00000-0xfeefffff:"
                     + " that part faults (SGN.8)");
             if (start < INTERRUPT_BASE) {
                 out.add(new Mapping(m.iova(), INTERRUPT_BASE - start, start, m.read(), m.write(), m.leaves()));
@@ -342,7 +342,7 @@ final class VtdWalker implements UnitWalker {
                         m.leaves()));
             }
         }
-        return trace.translated(out, why);
+        return trace.translated(out.ranges(), why);
     }
 
     private WalkResult legacy(Requester requester, Trace trace) {
@@ -375,9 +375,9 @@ final class VtdWalker implements UnitWalker {
         IntelPagingWalker sl = new IntelPagingWalker(new IntelPagingWalker.Config("second level", false, ctx.aw() + 2,
                 ctx.slptptr(), slInputBits(ctx.aw()), bit(cap, 34), bit(cap, 35), bit(ecap, 7), bit(ecap, 2), false,
                 false, false, false, false, 0), TableMemory.physical(memory), trace);
-        List<Mapping> out = new ArrayList<>();
+        RangeCollector out = new RangeCollector(trace);
         sl.enumerate(0, -1L, (ia, size, oa, r, w, leaf) -> out.add(Mapping.of(ia, size, oa, r, w, leaf)));
-        return translated(out, trace, "legacy second level");
+        return translated(out.ranges(), trace, "legacy second level");
     }
 
     @Override

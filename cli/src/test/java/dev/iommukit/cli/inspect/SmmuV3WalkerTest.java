@@ -251,4 +251,64 @@ class SmmuV3WalkerTest {
         assertThat(r.kind()).isEqualTo(WalkResult.Kind.BLOCKED);
         assertThat(r.notes()).anyMatch(n -> n.contains("stage 2 does not translate IPA 0x55550000"));
     }
+
+    @Test
+    void granule16k_twoEntryLevel0_and32mBlocks_sec7_2_sec8_1() {
+        SmmuFixture f = SmmuFixture.linear(8);
+        long ttb = f.dump.alloc(4096);
+        // T0SZ=16 with 16K: start level 0 with a 2-entry table (IA[47]).
+        f.dump.vmsaMap(14, 0, 48, ttb, 0x8000_0000_0000L, 0x4000_0000L, 2, s1(true, false));
+        f.dump.vmsaMap(14, 0, 48, ttb, 0x4000, 0x8000_4000L, 3, s1(true, false));
+        long cd = f.dump.alloc(64);
+        f.dump.write(cd, cd0(16, 2, 5, 1), cd1(ttb)); // TG0=2: 16K
+        f.steLinear(SID, ste0(0b101, 0, cd, 0), 0);
+        assertThat(ranges(walk(f.build(SID), SID, NONE))).containsExactly(
+                "0x4000-0x7fff -> 0x80004000 rw 16K pages",
+                "0x800000000000-0x800001ffffff -> 0x40000000 rw 32M blocks");
+    }
+
+    @Test
+    void ttb1Region_isWalkedWhenEpd1IsClear_withTg1Encoding_sec4_2() {
+        SmmuFixture f = SmmuFixture.linear(8);
+        long ttb1 = f.dump.alloc(4096);
+        // T1SZ=25: IA=39, start level 1; the region is 0xffffff8000000000 upwards.
+        f.dump.vmsaMap(12, 1, 39, ttb1, 0x1000, 0x6000_1000L, 3, s1(true, false));
+        long cd = f.dump.alloc(64);
+        long d0 = (cd0(16, 0, 5, 1) & ~(1L << 30)) | 1L << 14 | 25L << 16 | 2L << 22; // EPD0=1, EPD1=0, TG1=2 (4K)
+        f.dump.write(cd, d0, 0, ttb1);
+        f.steLinear(SID, ste0(0b101, 0, cd, 0), 0);
+        assertThat(ranges(walk(f.build(SID), SID, NONE))).containsExactly(
+                "0xffffff8000001000-0xffffff8000001fff -> 0x60001000 rw 4K pages");
+    }
+
+    @Test
+    void selfReferencingTables_stopAtTheWalkBudget_andSaySo() {
+        SmmuFixture f = SmmuFixture.linear(8);
+        long ttb = f.dump.alloc(4096);
+        for (int i = 0; i < 512; i++) {
+            f.dump.write64(ttb + 8L * i, ttb | s1(true, false) | 0b11); // every entry points back at the table
+        }
+        long cd = f.dump.alloc(64);
+        f.dump.write(cd, cd0(16, 0, 5, 1), cd1(ttb));
+        f.steLinear(SID, ste0(0b101, 0, cd, 0), 0);
+        WalkResult r = walk(f.build(SID), SID, NONE);
+        assertThat(r.reason()).endsWith("walk truncated");
+        assertThat(r.notes()).anyMatch(n -> n.startsWith("walk stopped after ") && n.endsWith("the ranges below are incomplete"));
+    }
+
+    @Test
+    void privcfgPrivileged_withAttrPermsOvr_makesApBitsPrivileged_sec3_2_sec7_3() {
+        SmmuFixture f = SmmuFixture.linear(8);
+        f.registers.put("IDR1", SmmuFixture.IDR1 | 1L << 26); // ATTR_PERMS_OVR
+        long ttb = f.dump.alloc(4096);
+        f.dump.vmsaMap(12, 0, 48, ttb, 0x1000, 0x1000, 3, s1(false, false)); // AP=00: privileged RW
+        f.dump.vmsaMap(12, 0, 48, ttb, 0x2000, 0x2000, 3, s1(false, true)); // AP=10: privileged RO
+        f.steLinear(SID, ste0(0b101, 0, s1Cd(f, ttb), 0), 3L << 48); // PRIVCFG [49:48]=0b11
+        f.steLinear(SID + 1, ste0(0b101, 0, s1Cd(f, ttb), 0), 0);
+        Dump d = f.build(SID, SID + 1);
+        assertThat(ranges(walk(d, SID, NONE))).containsExactly(
+                "0x1000-0x1fff -> 0x1000 rw 4K pages",
+                "0x2000-0x2fff -> 0x2000 r- 4K pages");
+        assertThat(walk(d, SID + 1, NONE).kind()).isEqualTo(WalkResult.Kind.BLOCKED);
+    }
 }

@@ -163,6 +163,96 @@ class VtdWalkerTest {
         f.dump.intelMap(4, sl, 0x40_0000, 0xFF00_0000L, 2, SL_RW, SL_RW);
         long dir = f.context(RID, false, 0, 0);
         f.pasidEntry(dir, 0, pe0(2, 0b010, sl), pe1(7, true), 0);
-        assertThat(ranges(walk(f.build(RID), RID, NONE))).containsExactly("0x400000-0x5fffff -> 0xff000000 rw 2M pages");
+        // 0xFEEx_xxxx is cut out; the rest of that 2M page (0xFEF00000-0xFEFFFFFF) and the next page stay.
+        assertThat(ranges(walk(f.build(RID), RID, NONE))).containsExactly("0x300000-0x5fffff -> 0xfef00000 rw 2M pages");
+    }
+
+    @Test
+    void secondLevel3Level_aw001_with1gPage_andInputLimit_sec8() {
+        VtdFixture f = new VtdFixture();
+        long sl = f.dump.alloc(4096);
+        f.dump.intelMap(3, sl, 0x4000_0000L, 0x1_0000_0000L, 3, SL_RW, SL_RW); // 1G page in the PDPE
+        long dir = f.context(RID, false, 0, 0);
+        f.pasidEntry(dir, 0, pe0(1, 0b010, sl), pe1(7, true), 0);
+        assertThat(ranges(walk(f.build(RID), RID, NONE))).containsExactly(
+                "0x40000000-0x7fffffff -> 0x100000000 rw 1G pages");
+    }
+
+    @Test
+    void firstLevel5Level_needsFl5lp_sec5_sec7() {
+        VtdFixture f = new VtdFixture();
+        long fl = f.dump.alloc(4096);
+        f.dump.intelMap(5, fl, 0x00AB_0000_0000_0000L, 0x5000_0000L, 1, FL_TABLE, FL_LEAF);
+        long dir = f.context(RID, false, 0, 0);
+        f.pasidEntry(dir, 0, pe0(0, 0b001, 0), pe1(3, true), pe2(1, fl));
+        assertThat(walk(f.build(RID), RID, NONE).reason()).startsWith("SPT.4: FLPM=1 unsupported");
+        VtdFixture g = new VtdFixture();
+        g.registers.put("CAP_REG", VtdFixture.CAP | 1L << 60); // FL5LP
+        long fl5 = g.dump.alloc(4096);
+        g.dump.intelMap(5, fl5, 0x00AB_0000_0000_0000L, 0x5000_0000L, 1, FL_TABLE, FL_LEAF);
+        long dir5 = g.context(RID, false, 0, 0);
+        g.pasidEntry(dir5, 0, pe0(0, 0b001, 0), pe1(3, true), pe2(1, fl5));
+        assertThat(ranges(walk(g.build(RID), RID, NONE))).containsExactly(
+                "0xab000000000000-0xab000000000fff -> 0x50000000 rw 4K pages");
+    }
+
+    @Test
+    void legacyMode_ttm00_contextTtAndSecondLevel_sec3_1() {
+        VtdFixture f = new VtdFixture();
+        f.registers.put("RTADDR_REG", f.rootTable); // TTM=00
+        long ctp = f.dump.alloc(4096);
+        long sl = f.dump.alloc(4096);
+        f.dump.intelMap(4, sl, 0x1000, 0x2000, 1, SL_RW, SL_RW);
+        f.dump.write64(f.rootTable, ctp | 1); // legacy root: P 0, CTP [63:12]
+        int devfn = RID & 0xFF;
+        f.dump.write(ctp + 16L * devfn, 1L | sl, 2L | 5L << 8); // P, TT=00, SLPTPTR; AW [66:64]=010, DID [87:72]=5
+        f.dump.write(ctp + 16L * (devfn + 1), 1L | 2L << 2, 2L); // TT=10 pass-through
+        Dump d = f.build(RID, RID + 1);
+        WalkResult r = walk(d, RID, NONE);
+        assertThat(r.structures().get(1)).contains("(legacy): P=1 FPD=0 TT=0b00", "AW=0b010 DID=5");
+        assertThat(ranges(r)).containsExactly("0x1000-0x1fff -> 0x2000 rw 4K pages");
+        assertThat(walk(d, RID, 3).reason()).startsWith("RTA.2");
+        assertThat(walk(d, RID + 1, NONE).kind()).isEqualTo(WalkResult.Kind.IDENTITY);
+    }
+
+    @Test
+    void secondLevelAccessedFlags_withSladeButNoSnoopedWalk_fault_sec8() {
+        VtdFixture f = new VtdFixture();
+        f.registers.put("ECAP_REG", VtdFixture.ECAP | 1L << 45); // SLADS
+        long sl = f.dump.alloc(4096);
+        long accessed = 1L << 8;
+        f.dump.intelMap(4, sl, 0x1000, 0x1000, 1, SL_RW | accessed, SL_RW | accessed | 1L << 9); // A and D set
+        f.dump.intelMap(4, sl, 0x2000, 0x2000, 1, SL_RW | accessed, SL_RW | accessed); // D=0: no write
+        f.dump.intelMap(4, sl, 0x4000_0000L, 0x3000, 1, SL_RW | accessed, SL_RW | accessed | 1L << 9);
+        long pml4e = f.dump.read64(sl) & ~0xFFFL;
+        f.dump.write64(pml4e + 8, f.dump.read64(pml4e + 8) & ~accessed); // A=0 in the PDPE above 0x40000000
+        long dir = f.context(RID, false, 0, 0);
+        f.pasidEntry(dir, 0, pe0(2, 0b010, sl) | 1L << 9, pe1(7, false), 0); // SLADE=1, PWSNP=0
+        WalkResult r = walk(f.build(RID), RID, NONE);
+        assertThat(ranges(r)).containsExactly(
+                "0x1000-0x1fff -> 0x1000 rw 4K pages",
+                "0x2000-0x2fff -> 0x2000 r- 4K pages");
+        assertThat(r.notes()).anyMatch(n -> n.contains("SSS.5"));
+    }
+
+    @Test
+    void ridPriv_makesRequestsWithoutPasidSupervisor_needsSre_sec3_2_sec7() {
+        VtdFixture f = new VtdFixture();
+        f.registers.put("ECAP_REG", VtdFixture.ECAP | 1L << 53); // RPRIVS
+        long fl = f.dump.alloc(4096);
+        f.dump.intelMap(4, fl, 0x1000, 0x1000, 1, FL_TABLE, FL_LEAF & ~0b110L); // supervisor, read-only
+        long dir = f.context(RID, false, 0, 0);
+        f.dump.write64(f.dump.read64(f.rootTable) & ~0xFFFL | (RID & 0x7F) * 32L + 8, 1L << 20); // RID_PRIV [84]
+        f.pasidEntry(dir, 0, pe0(0, 0b001, 0), pe1(3, true), pe2(0, fl));
+        assertThat(walk(f.build(RID), RID, NONE).reason()).startsWith("SPT.6");
+
+        VtdFixture g = new VtdFixture();
+        g.registers.put("ECAP_REG", VtdFixture.ECAP | 1L << 53);
+        long fl2 = g.dump.alloc(4096);
+        g.dump.intelMap(4, fl2, 0x1000, 0x1000, 1, FL_TABLE, FL_LEAF & ~0b110L);
+        long dir2 = g.context(RID, false, 0, 0);
+        g.dump.write64(g.dump.read64(g.rootTable) & ~0xFFFL | (RID & 0x7F) * 32L + 8, 1L << 20);
+        g.pasidEntry(dir2, 0, pe0(0, 0b001, 0), pe1(3, true), pe2(0, fl2) | 1L); // SRE=1, WPE=0
+        assertThat(ranges(walk(g.build(RID), RID, NONE))).containsExactly("0x1000-0x1fff -> 0x1000 rw 4K pages");
     }
 }
