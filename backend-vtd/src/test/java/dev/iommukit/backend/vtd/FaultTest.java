@@ -3,6 +3,7 @@ package dev.iommukit.backend.vtd;
 import static dev.iommukit.backend.vtd.Faults.assertRecorded;
 import static dev.iommukit.backend.vtd.Faults.high;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.iommukit.backend.vtd.arch.RegisterOffsets;
 import dev.iommukit.spi.device.Pasid;
@@ -14,6 +15,7 @@ import dev.iommukit.spi.domain.BackendDomain;
 import dev.iommukit.spi.domain.DomainOptions;
 import dev.iommukit.spi.domain.DomainType;
 import dev.iommukit.spi.domain.Permissions;
+import dev.iommukit.spi.error.InvalidArgumentException;
 import dev.iommukit.spi.fault.FaultReason;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
@@ -92,7 +94,12 @@ class FaultTest {
         m = new VtdMachine(Map.of("addressWidth", "39"));
         BackendDomain d = attachedSecondLevel(0);
         assertRecorded(m, read(1L << 39), 0, "SGN.5", FaultReason.NOT_MAPPED, 1L << 39, high(SID, 0x84, false, false, 0, false, false));
-        d.map(0x1000, 0xFEE0_0000L, 4096, 1, Permissions.READ_WRITE);
+        assertThatThrownBy(() -> d.map(0x1000, 0xFEE0_0000L, 4096, 1, Permissions.READ_WRITE))
+                .isInstanceOf(InvalidArgumentException.class).hasMessageContaining("interrupt address range");
+        // the driver refuses such a mapping; a hostile table can still hold one: hardware answers SGN.8
+        d.map(0x1000, 0x5000, 4096, 1, Permissions.READ_WRITE);
+        long slRoot = m.memory.read64(m.pasidEntryAddress(SID, 0)) & ~0xFFFL;
+        m.memory.write64(m.leafSlot(slRoot, 3, 0x1000, 12), 0xFEE0_0000L | 3);
         assertRecorded(m, write(0x1010), 1, "SGN.8", FaultReason.PERMISSION, 0x1000, high(SID, 0x87, true, false, 0, false, false));
     }
 

@@ -35,17 +35,17 @@ class TranslationTest {
             long top = (1L << Integer.parseInt(width)) - (1L << 30);
             d.map(0x1000, 0x7000, 4096, 2, Permissions.READ_WRITE);
             d.map(0x40_0000L, 0x1060_0000L, 1L << 21, 1, Permissions.READ);
-            d.map(top, 0xC000_0000L, 1L << 30, 1, Permissions.READ_WRITE);
+            d.map(top, 0x1_0000_0000L, 1L << 30, 1, Permissions.READ_WRITE);
             assertThat(m.read(SID, 0x1234)).isEqualTo(0x7234);
             assertThat(m.read(SID, 0x2FF8)).isEqualTo(0x8FF8);
             assertThat(m.read(SID, 0x5F_FFF0L)).isEqualTo(0x107F_FFF0L);
-            assertThat(m.read(SID, top + 0x1234_5678L)).isEqualTo(0xC000_0000L + 0x1234_5678L);
+            assertThat(m.read(SID, top + 0x1234_5678L)).isEqualTo(0x1_0000_0000L + 0x1234_5678L);
             // twice: the second translation is an IOTLB hit
-            assertThat(m.read(SID, top + 0x1234_5678L)).isEqualTo(0xC000_0000L + 0x1234_5678L);
+            assertThat(m.read(SID, top + 0x1234_5678L)).isEqualTo(0x1_0000_0000L + 0x1234_5678L);
             long slRoot = m.memory.read64(m.pasidEntryAddress(SID, 0)) & ~0xFFFL;
             int levels = (Integer.parseInt(width) - 12) / 9;
             assertThat(m.memory.read64(m.leafSlot(slRoot, levels, 0x40_0000L, 21))).as("PS, R").isEqualTo(0x1060_0000L | 0x81);
-            assertThat(m.memory.read64(m.leafSlot(slRoot, levels, top, 30))).as("PS, R, W").isEqualTo(0xC000_0000L | 0x83);
+            assertThat(m.memory.read64(m.leafSlot(slRoot, levels, top, 30))).as("PS, R, W").isEqualTo(0x1_0000_0000L | 0x83);
             assertThat(m.dma(SID, Pasid.NONE, 0x40_0000L, AccessType.WRITE).fault().record().name()).isEqualTo("SGN.6");
             assertThat(m.reported).hasSize(1);
         }

@@ -24,15 +24,22 @@ public final class SmmuCapabilities {
                 .add(Capability.PAGING_DOMAIN, "pageSizes", s1Pages, "inputBits", in, "outputBits", out, "level", "stage 1")
                 .add(Capability.NESTING_PARENT_DOMAIN, "pageSizes", s2Pages, "inputBits", in, "outputBits", out, "level", "stage 2")
                 .add(Capability.PASID_ATTACH, "pasidBits", Integer.toString(PASID_BITS))
+                .add(Capability.AUX_DOMAIN, "level", "first", "pasidBits", Integer.toString(PASID_BITS))
                 .build();
     }
 
-    /** A device's capabilities: PASID_ATTACH only when it has PASIDs. */
+    /**
+     * A device's capabilities: PASID_ATTACH and AUX_DOMAIN (a context descriptor per substream,
+     * stage 1: "first level") only when it has PASIDs, with its own width.
+     */
     static CapabilitySet forDevice(CapabilitySet unit, int pasidBits) {
+        CapabilitySet without = unit.without(Capability.PASID_ATTACH).without(Capability.AUX_DOMAIN);
         if (pasidBits > 0) {
-            return CapabilitySet.builder().addAll(unit.without(Capability.PASID_ATTACH))
-                    .add(Capability.PASID_ATTACH, "pasidBits", Integer.toString(pasidBits)).build();
+            String bits = Integer.toString(pasidBits);
+            return CapabilitySet.builder().addAll(without)
+                    .add(Capability.PASID_ATTACH, "pasidBits", bits)
+                    .add(Capability.AUX_DOMAIN, "level", "first", "pasidBits", bits).build();
         }
-        return unit.without(Capability.PASID_ATTACH);
+        return without;
     }
 }

@@ -1,9 +1,11 @@
 package dev.iommukit.backend.vtd.driver;
 
+import dev.iommukit.backend.vtd.arch.InterruptAddressRange;
 import dev.iommukit.backend.vtd.arch.InvalidationDescriptor;
 import dev.iommukit.backend.vtd.arch.PasidTableEntry;
 import dev.iommukit.spi.domain.DomainInfo;
 import dev.iommukit.spi.domain.DomainType;
+import dev.iommukit.spi.error.IommuException;
 import dev.iommukit.spi.memory.PageAllocator;
 import dev.iommukit.spi.pgtable.PageTable;
 import dev.iommukit.spi.pgtable.PageTableFormat;
@@ -87,6 +89,11 @@ final class PagingDomain implements DriverDomain {
 
     @Override
     public void map(long iova, long pa, long pageSize, long count, int permissions) {
+        if (InterruptAddressRange.overlaps(pa, pageSize * count)) {
+            throw IommuException.invalid("pa", String.format("range 0x%x+0x%x overlaps the interrupt address range 0x%x-0x%x,"
+                    + " where a DMA write is an interrupt request, not memory (VT-d SGN.8)", pa, pageSize * count,
+                    InterruptAddressRange.BASE, InterruptAddressRange.BASE + InterruptAddressRange.SIZE - 1));
+        }
         // Not-present to present needs no invalidation with CAP.CM=0 (digest §11 Table 28 note).
         table.map(iova, pa, pageSize, count, permissions);
     }

@@ -3,6 +3,7 @@ package dev.iommukit.backend.vtd.hw;
 import static dev.iommukit.backend.vtd.arch.FaultReasonCode.*;
 
 import dev.iommukit.backend.vtd.arch.Bits;
+import dev.iommukit.backend.vtd.arch.InterruptAddressRange;
 import dev.iommukit.backend.vtd.arch.CapabilityRegister;
 import dev.iommukit.backend.vtd.arch.ExtendedCapabilityRegister;
 import dev.iommukit.backend.vtd.arch.FaultReasonCode;
@@ -41,7 +42,6 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * as user requests without execute (RID_PRIV unsupported). With TES=0 requests pass untranslated.
  */
 final class RemappingEngine implements DmaPort {
-    private static final long INTERRUPT_RANGE = 0xFEE0_0000L;
     private static final int MAX_AD_RETRIES = 4;
 
     private final VtdHardware hardware;
@@ -123,7 +123,7 @@ final class RemappingEngine implements DmaPort {
     }
 
     private static boolean inInterruptRange(long pa) {
-        return (pa & ~0xF_FFFFL) == INTERRUPT_RANGE;
+        return InterruptAddressRange.contains(pa);
     }
 
     private static boolean hitAllowed(TlbEntry e, PasidConfig pc, boolean write, boolean privileged) {
