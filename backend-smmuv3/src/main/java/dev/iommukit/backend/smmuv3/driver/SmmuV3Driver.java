@@ -34,6 +34,7 @@ import dev.iommukit.spi.pgtable.vmsa.VmsaFormat;
 import java.util.BitSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -423,7 +424,7 @@ public final class SmmuV3Driver implements IommuUnit {
             }
         }
         devices.clear();
-        for (PagingDomain p : domains) {
+        for (PagingDomain p : List.copyOf(domains)) {
             p.discard();
         }
         domains.clear();
