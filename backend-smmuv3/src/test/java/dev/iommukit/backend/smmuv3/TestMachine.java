@@ -20,6 +20,7 @@ public final class TestMachine {
     public static final long RAM_SIZE = 2L << 30;
     public static final long POOL = RAM + RAM_SIZE - (512L << 20);
     public static final RequesterId DEV = RequesterId.parse("00:03.0");
+    public static final RequesterId DEV2 = RequesterId.parse("00:04.0");
 
     public final PhysicalMemory memory = PhysicalMemory.of(RAM, RAM_SIZE);
     public final PageAllocator allocator = new PageAllocator(memory, POOL, 512L << 20);
