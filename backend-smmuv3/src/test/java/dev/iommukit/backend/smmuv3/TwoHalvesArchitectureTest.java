@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 class TwoHalvesArchitectureTest {
     private static final JavaClasses MAIN = new ClassFileImporter()
             .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
-            .importPackages("dev.iommukit.backend.smmuv3");
+            .importPackagesOf(dev.iommukit.backend.smmuv3.SmmuV3Backend.class);
 
     @Test
     void driverDoesNotDependOnHardware() {
