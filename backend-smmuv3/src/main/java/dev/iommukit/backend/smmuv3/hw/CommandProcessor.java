@@ -40,7 +40,7 @@ final class CommandProcessor {
         int errBits = regs.cmdqCons & (int) QueueRegisters.CONS_ERR.mask();
         int cons = QueueRegisters.indexAndWrap(regs.cmdqCons, qs);
         while (!QueueRegisters.empty(regs.cmdqProd, cons, qs)) {
-            long slot = QueueRegisters.address(base) + (long) QueueRegisters.index(cons, qs) * QueueRegisters.COMMAND_BYTES;
+            long slot = queueAddress(base, qs, QueueRegisters.COMMAND_BYTES) + (long) QueueRegisters.index(cons, qs) * QueueRegisters.COMMAND_BYTES;
             int error;
             try {
                 error = execute(memory.read64(slot), memory.read64(slot + 8));
@@ -55,6 +55,11 @@ final class CommandProcessor {
             cons = QueueRegisters.increment(cons, qs);
             regs.cmdqCons = cons | errBits;
         }
+    }
+
+    /** The queue base with ADDR bits below the queue size (at least 32 bytes) taken as zero. */
+    static long queueAddress(long base, int qs, int entryBytes) {
+        return QueueRegisters.address(base) & -Math.max(32L, (long) entryBytes << qs);
     }
 
     private int execute(long d0, long d1) {

@@ -45,7 +45,7 @@ final class EventQueueWriter {
             }
             return false;
         }
-        long slot = address(base) + (long) index(prod, qs) * EVENT_BYTES;
+        long slot = CommandProcessor.queueAddress(base, qs, EVENT_BYTES) + (long) index(prod, qs) * EVENT_BYTES;
         try {
             for (int i = 0; i < 4; i++) {
                 memory.write64(slot + 8L * i, event[i]);

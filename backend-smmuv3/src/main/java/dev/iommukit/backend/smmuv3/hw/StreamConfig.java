@@ -103,6 +103,8 @@ final class StreamConfig {
         if (bad == null && config == CONFIG_S1) {
             if (S1_CD_MAX.get(ste[0]) > ssidBits) {
                 bad = "S1CDMax=" + S1_CD_MAX.get(ste[0]) + " > SSIDSIZE=" + ssidBits;
+            } else if (contextPointer(ste[0]) >>> 48 != 0) {
+                bad = "S1ContextPtr beyond the 48-bit OAS";
             } else if (S1STALLD.isSet(ste[1])) {
                 bad = "S1STALLD=1 with STALL_MODEL=1";
             }

@@ -214,12 +214,14 @@ final class TranslationEngine implements DmaPort {
     private Failure fetchSte(DmaRequest r, int sid, long[] ste) {
         int cfg = regs.strtabBaseCfg;
         long base = StreamTableRegisters.address(regs.strtabBase);
+        int log2size = (int) StreamTableRegisters.CFG_LOG2SIZE.get(cfg);
         long steAddr;
         if (StreamTableRegisters.CFG_FMT.get(cfg) == StreamTableRegisters.FMT_2LEVEL) {
             int split = (int) StreamTableRegisters.CFG_SPLIT.get(cfg);
             if (split != 6 && split != 8 && split != 10) {
                 split = 6;
             }
+            base &= -(1L << (Math.max(5, log2size - split + 2) + 1)); // ADDR[MAX(5, LOG2SIZE-SPLIT+2):0] taken as 0
             long l1Addr = base + 8L * (sid >>> split);
             long l1;
             try {
@@ -230,10 +232,11 @@ final class TranslationEngine implements DmaPort {
             int span = (int) L1StreamTableDescriptor.SPAN.get(l1);
             int low = sid & ((1 << split) - 1);
             if (span == 0 || span > 11 || span > split + 1 || low >= 1 << (span - 1)) {
-                return event(r, EventType.C_BAD_STREAMID, true, 0, 0, true);
+                return event(r, EventType.C_BAD_STREAMID, ControlRegisters.CR2_RECINVSID.isSet(regs.cr2), 0, 0, true);
             }
             steAddr = L1StreamTableDescriptor.l2Pointer(l1) + (long) StreamTableEntry.BYTES * low;
         } else {
+            base &= -(1L << Math.min(log2size + 6, 52)); // ADDR[LOG2SIZE+5:0] taken as 0
             steAddr = base + (long) StreamTableEntry.BYTES * sid;
         }
         try {
@@ -293,7 +296,7 @@ final class TranslationEngine implements DmaPort {
             TableWalker.Result w = walker.walk(true, region.ttb(), region.granule(), region.inputBits(), region.startLevel(),
                     cd.oaBits, cd.affd, va);
             if (w.fault == EventType.F_WALK_EABT) {
-                return event(r, w.fault, true, dword1(r, false, EventRecord.CLASS_TT) | EventRecord.TTRNW.of(1),
+                return event(r, w.fault, true, dword1(r, false, EventRecord.CLASS_TT),
                         EventRecord.fetchDword(w.fetchAddress), true);
             }
             if (w.fault != null) {
@@ -334,7 +337,7 @@ final class TranslationEngine implements DmaPort {
             } catch (ExternalAbortException e) {
                 return event(r, EventType.F_CD_FETCH, true, 0, EventRecord.fetchDword(l1Addr), true);
             }
-            if (!L1ContextDescriptor.V.isSet(l1)) {
+            if (!L1ContextDescriptor.V.isSet(l1) || L1ContextDescriptor.l2Pointer(l1) >>> OAS_BITS != 0) {
                 return event(r, EventType.C_BAD_SUBSTREAMID, true, 0, 0, true);
             }
             cdAddr = L1ContextDescriptor.l2Pointer(l1) + (long) ContextDescriptor.BYTES * (ssid & ((1 << split) - 1));
@@ -395,8 +398,16 @@ final class TranslationEngine implements DmaPort {
      */
     private Failure event(DmaRequest r, EventType type, boolean recorded, long d1, long d3, boolean structureValid) {
         boolean transaction = type.code() >= EventType.F_TRANSLATION.code() || type == EventType.F_WALK_EABT;
+        long d0;
+        if (type == EventType.F_STREAM_DISABLED) {
+            d0 = EventRecord.dword0(type, r.rid(), false, 0); // StreamID only (spec 7.3.7)
+        } else if (type == EventType.C_BAD_SUBSTREAMID) {
+            d0 = EventRecord.dword0(type, r.rid(), false, 0) | EventRecord.SSID.of(r.hasPasid() ? r.pasid() & 0xFFFFF : 0);
+        } else {
+            d0 = EventRecord.dword0(type, r.rid(), r.hasPasid(), r.pasid());
+        }
         long[] words = {
-            EventRecord.dword0(type, r.rid(), r.hasPasid(), r.pasid()),
+            d0,
             d1,
             transaction ? r.address() : 0,
             d3,

@@ -383,7 +383,7 @@ class HardwareTest {
         assertThat(rig.dma(1, 0, VA, AccessType.READ).fault().record().name()).isEqualTo("F_STREAM_DISABLED");
         assertThat(rig.dma(1, 2, VA, AccessType.READ).fault().record().name()).isEqualTo("C_BAD_CD");
         assertThat(rig.dma(1, 2, VA, AccessType.READ).fault().reason()).isEqualTo(FaultReason.BLOCKED);
-        assertThat(rig.event(0)[0]).isEqualTo(1L << 32 | 4 << 12 | 1 << 11 | 8);
+        assertThat(rig.event(0)[0]).as("SubstreamID without SSV").isEqualTo(1L << 32 | 4 << 12 | 8);
         assertThat(ContextDescriptor.V.get(rig.memory.read64(table))).isZero();
     }
 }
