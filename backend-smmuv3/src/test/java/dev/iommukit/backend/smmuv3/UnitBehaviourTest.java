@@ -411,4 +411,21 @@ class UnitBehaviourTest {
         assertThat(g.dma(RequesterId.parse("00:07.0"), Pasid.NONE, 0, AccessType.READ).fault().record().name())
                 .isEqualTo("STE_ABORT");
     }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"4K", "16K", "64K"})
+    void upperHalfOfTheInputRangeUsesTheLastRootEntries(String granule) {
+        TestMachine g = new TestMachine(Map.of("granule", granule));
+        g.unit.probeDevice(TestMachine.DEV, 0);
+        for (DomainOptions o : List.of(DomainOptions.DEFAULT, DomainOptions.NESTING_PARENT)) {
+            BackendDomain d = g.unit.allocateDomain(DomainType.PAGING, o);
+            g.unit.attach(TestMachine.DEV, Pasid.NONE, d);
+            long page = Long.lowestOneBit(d.info().pageSizes());
+            long top = (1L << 48) - page;
+            d.map(top, TestMachine.RAM, page, 1, Permissions.READ);
+            assertThat(g.read(top + 4).physicalAddress()).isEqualTo(TestMachine.RAM + 4);
+            // beyond the input range: stage 1 translation fault (T0SZ range); stage 2 input beyond IAS is an address-size fault
+            assertThat(g.read(1L << 48).fault().reason()).isEqualTo(o.nestingParent() ? FaultReason.ADDRESS_SIZE : FaultReason.NOT_MAPPED);
+        }
+    }
 }

@@ -386,4 +386,36 @@ class HardwareTest {
         assertThat(rig.event(0)[0]).as("SubstreamID without SSV").isEqualTo(1L << 32 | 4 << 12 | 8);
         assertThat(ContextDescriptor.V.get(rig.memory.read64(table))).isZero();
     }
+
+    @Test
+    void streamDisabledRecordsStreamIdOnly() {
+        rig.enable();
+        stage1(1, 7, PAGE);
+        rig.ste(1, 1 | 0b101 << 1 | CD | 2L << 59, StreamTableEntry.S1DSS_TERMINATE);
+        TranslationOutcome out = rig.dma(1, Pasid.NONE, VA, AccessType.READ);
+        assertThat(out.fault().reason()).isEqualTo(FaultReason.BLOCKED);
+        assertThat(rig.event(0)).containsExactly(1L << 32 | 6, 0, 0, 0);
+        rig.ste(1, 1 | 0b101 << 1 | CD | 2L << 59, StreamTableEntry.S1DSS_BYPASS);
+        rig.command(Command.cfgiSte(1, true));
+        assertThat(rig.dma(1, Pasid.NONE, VA, AccessType.READ).physicalAddress()).as("S1DSS bypass").isEqualTo(VA);
+    }
+
+    @Test
+    void invalidL1stdIsSilentWithoutRecinvsid() {
+        rig.regs.write64(STRTAB_BASE, STRTAB);
+        rig.regs.write32(STRTAB_BASE_CFG, 8 | 6 << 6 | 1 << 16);
+        rig.regs.write64(EVENTQ_BASE, EVENTQ | 3);
+        rig.regs.write32(CR0, 0b0101);
+        assertThat(rig.dma(3, Pasid.NONE, 0, AccessType.READ).fault().reason()).isEqualTo(FaultReason.UNKNOWN_REQUESTER);
+        assertThat(rig.regs.read32(EVENTQ_PROD)).isZero();
+    }
+
+    @Test
+    void linearStreamTableBaseIsAlignedToItsSize() {
+        rig.regs.write64(STRTAB_BASE, STRTAB + 0x2000 + 0x40); // 256 STEs = 16 KiB: low 14 bits ignored
+        rig.regs.write32(STRTAB_BASE_CFG, 8);
+        rig.regs.write32(CR0, 1);
+        rig.ste(2, 1 | 0b100 << 1);
+        assertThat(rig.dma(2, Pasid.NONE, 0x77, AccessType.READ).physicalAddress()).isEqualTo(0x77);
+    }
 }
