@@ -15,10 +15,10 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
 final class StreamConfig {
     static final int CD_SLOTS = 64;
 
-    enum Kind { INVALID, ILLEGAL, ABORT, BYPASS, STAGE1, STAGE2 }
+    enum Kind { INVALID, ILLEGAL, ABORT, BYPASS, STAGE1, STAGE2, NESTED }
 
     /** Stage 2 walk parameters from STE dword 2/3 ("VTCR" and S2TTB). */
-    record Stage2(long ttb, VmsaGranule granule, int inputBits, int startLevel, int oaBits, boolean affd, boolean record) {}
+    record Stage2(long ttb, VmsaGranule granule, int inputBits, int startLevel, int oaBits, boolean affd, boolean record, boolean ptw) {}
 
     final int sid;
     final Kind kind;
@@ -96,11 +96,9 @@ final class StreamConfig {
             bad = "EATS!=0 but ATS is not implemented";
         } else if (STRW.get(ste[1]) != 0) {
             bad = "STRW=" + STRW.get(ste[1]) + " but only NS-EL1 is implemented (HYP=0)";
-        } else if (config == CONFIG_NESTED) {
-            bad = "Config=111 (nested) is not modelled";
         }
         Stage2 s2 = null;
-        if (bad == null && config == CONFIG_S1) {
+        if (bad == null && (config == CONFIG_S1 || config == CONFIG_NESTED)) {
             if (S1_CD_MAX.get(ste[0]) > ssidBits) {
                 bad = "S1CDMax=" + S1_CD_MAX.get(ste[0]) + " > SSIDSIZE=" + ssidBits;
             } else if (contextPointer(ste[0]) >>> 48 != 0) {
@@ -109,7 +107,7 @@ final class StreamConfig {
                 bad = "S1STALLD=1 with STALL_MODEL=1";
             }
         }
-        if (bad == null && config == CONFIG_S2) {
+        if (bad == null && (config == CONFIG_S2 || config == CONFIG_NESTED)) {
             Object r = stage2(ste);
             if (r instanceof String s) {
                 bad = s;
@@ -120,7 +118,8 @@ final class StreamConfig {
         if (bad != null) {
             return new StreamConfig(sid, Kind.ILLEGAL, bad, ste, null);
         }
-        return new StreamConfig(sid, config == CONFIG_S1 ? Kind.STAGE1 : Kind.STAGE2, null, ste, s2);
+        Kind kind = config == CONFIG_S1 ? Kind.STAGE1 : config == CONFIG_S2 ? Kind.STAGE2 : Kind.NESTED;
+        return new StreamConfig(sid, kind, null, ste, s2);
     }
 
     private static Object stage2(long[] ste) {
@@ -163,6 +162,6 @@ final class StreamConfig {
         if (ttb >= 1L << oa) {
             return "S2TTB=0x" + Long.toHexString(ttb) + " beyond the effective S2PS";
         }
-        return new Stage2(ttb, g, ia, start, oa, S2AFFD.isSet(d2), S2R.isSet(d2));
+        return new Stage2(ttb, g, ia, start, oa, S2AFFD.isSet(d2), S2R.isSet(d2), S2PTW.isSet(d2));
     }
 }

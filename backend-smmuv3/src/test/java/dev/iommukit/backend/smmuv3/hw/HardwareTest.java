@@ -324,7 +324,7 @@ class HardwareTest {
         "S1STALLD with no stall,0x8000000B,0x8000000,0",
         "EATS without ATS,0x8000000B,0x10000000,0",
         "STRW=EL2 without HYP,0x8000000B,0x80000000,0",
-        "nested not modelled,0xF,0,0",
+        "nested with S2AA64=0,0xF,0,0",
         "S2TG reserved,0xD,0,0x8CD0100000000",
         "S2T0SZ 40 out of range,0xD,0,0x8080000000000",
         "S2SL0 inconsistent,0xD,0,0x80000D0000000",
@@ -417,5 +417,80 @@ class HardwareTest {
         rig.regs.write32(CR0, 1);
         rig.ste(2, 1 | 0b100 << 1);
         assertThat(rig.dma(2, Pasid.NONE, 0x77, AccessType.READ).physicalAddress()).isEqualTo(0x77);
+    }
+
+    // nested: stage 2 maps IPA [0, 1 GiB) to PA [RAM, RAM + 1 GiB) with one L1 block (4K, IA 40, start L1)
+    private static final long S2TTB = FREE + 0x80000;
+    private static final long S2_BLOCK = RAM | 1 | 0xF << 2 | 3 << 6 | 3 << 8 | 1 << 10;
+
+    private static long ipa(long pa) {
+        return pa - RAM;
+    }
+
+    private void nested(int sid, long s2Block) {
+        rig.words(S2TTB, s2Block);
+        rig.words(ROOT, ipa(L1) | 3);
+        rig.words(L1 + 8, ipa(L2) | 3);
+        rig.words(L2, ipa(L3) | 3);
+        rig.words(L3 + 8, ipa(PA) | 3 | 1 << 6 | 3 << 8 | 1 << 10 | 1 << 11);
+        rig.words(CD, cd0(7), ipa(ROOT));
+        rig.ste(sid, 1 | 0b111 << 1 | ipa(CD), 0, 9L | 24L << 32 | 1L << 38 | 5L << 48 | 1L << 51 | 1L << 54 | 1L << 58, S2TTB);
+    }
+
+    @Test
+    void nestedTranslatesThroughBothStages() {
+        rig.enable();
+        nested(1, S2_BLOCK);
+        assertThat(rig.dma(1, Pasid.NONE, VA + 0x30, AccessType.WRITE).physicalAddress()).isEqualTo(PA + 0x30);
+        // combined entries are tagged ASID + VMID: TLBI_S2_IPA need not remove them, TLBI_NH_ALL(VMID) does
+        rig.words(L3 + 8, 0);
+        rig.command(Command.tlbiS2Ipa(9, ipa(PA), true));
+        assertThat(rig.dma(1, Pasid.NONE, VA, AccessType.READ).isTranslated()).isTrue();
+        rig.command(Command.tlbiNhAll(9));
+        assertThat(rig.dma(1, Pasid.NONE, VA, AccessType.READ).fault().record().fields()).containsEntry("S2", 0L)
+                .containsEntry("CLASS", 2L);
+    }
+
+    @Test
+    void nestedStage2FaultsNameWhatWasBeingTranslated() {
+        rig.enable();
+        nested(1, S2_BLOCK);
+        // CD fetch: CD IPA outside the stage 2 mapping
+        rig.ste(1, 1 | 0b111 << 1 | 0x8000_0000L, 0, 9L | 24L << 32 | 1L << 38 | 5L << 48 | 1L << 51 | 1L << 58, S2TTB);
+        TranslationOutcome cdFault = rig.dma(1, Pasid.NONE, VA, AccessType.READ);
+        assertThat(cdFault.fault().record().name()).isEqualTo("F_TRANSLATION");
+        assertThat(cdFault.fault().record().fields()).containsEntry("S2", 1L).containsEntry("CLASS", 0L)
+                .containsEntry("IPA", 0x8000_0000L).containsEntry("InputAddr", VA);
+        // stage 1 table descriptor at an unmapped IPA
+        nested(2, S2_BLOCK);
+        rig.words(L1 + 8, 0x8000_0000L | 3);
+        TranslationOutcome ttFault = rig.dma(2, Pasid.NONE, VA, AccessType.READ);
+        assertThat(ttFault.fault().record().fields()).containsEntry("S2", 1L).containsEntry("CLASS", 1L)
+                .containsEntry("IPA", 0x8000_0000L).containsEntry("TTRnW", 1L);
+        // final IPA unmapped
+        rig.words(L1 + 8, ipa(L2) | 3);
+        rig.words(L3 + 8, 0xC000_0000L | 3 | 1 << 6 | 1 << 10 | 1 << 11);
+        rig.command(Command.tlbiNsnhAll());
+        TranslationOutcome inFault = rig.dma(2, Pasid.NONE, VA + 4, AccessType.WRITE);
+        assertThat(inFault.fault().reason()).isEqualTo(FaultReason.NOT_MAPPED);
+        assertThat(inFault.fault().record().fields()).containsEntry("S2", 1L).containsEntry("CLASS", 2L)
+                .containsEntry("IPA", 0xC000_0000L).containsEntry("RnW", 0L);
+    }
+
+    @Test
+    void nestedStage2PermissionsApplyToTheCombinedEntry() {
+        rig.enable();
+        nested(1, S2_BLOCK & ~(1L << 7)); // stage 2 read-only
+        assertThat(rig.dma(1, Pasid.NONE, VA, AccessType.READ).physicalAddress()).isEqualTo(PA);
+        TranslationOutcome w = rig.dma(1, Pasid.NONE, VA, AccessType.WRITE);
+        assertThat(w.fault().reason()).isEqualTo(FaultReason.PERMISSION);
+        assertThat(w.fault().record().fields()).containsEntry("S2", 1L).containsEntry("CLASS", 2L).containsEntry("IPA", ipa(PA));
+        // S2PTW: stage 1 walks into stage 2 Device memory are stage 2 permission faults
+        rig.words(S2TTB, (S2_BLOCK & ~(0xFL << 2)) | 0x1 << 2);
+        rig.command(Command.tlbiNsnhAll());
+        rig.command(Command.cfgiAll());
+        TranslationOutcome ptw = rig.dma(1, Pasid.NONE, VA, AccessType.READ);
+        assertThat(ptw.fault().reason()).isEqualTo(FaultReason.PERMISSION);
+        assertThat(ptw.fault().record().fields()).containsEntry("S2", 1L).containsEntry("CLASS", 0L);
     }
 }
