@@ -112,7 +112,8 @@ public final class SmmuV3Driver implements IommuUnit {
         mmio.write32(CR2, (int) (ControlRegisters.CR2_RECINVSID.of(1) | ControlRegisters.CR2_PTM.of(1)));
 
         this.cmdqBase = allocator.allocate((long) QueueRegisters.COMMAND_BYTES << CommandQueue.LOG2_ENTRIES, OWNER + " cmdq");
-        this.cmdq = new CommandQueue(mmio, memory, cmdqBase);
+        long idr0 = mmio.read32(IDR0) & 0xFFFF_FFFFL;
+        this.cmdq = new CommandQueue(mmio, memory, cmdqBase, Idr0.MSI.isSet(idr0) && Idr0.COHACC.isSet(idr0));
         this.eventqBase = allocator.allocate((long) QueueRegisters.EVENT_BYTES << EventQueueReader.LOG2_ENTRIES, OWNER + " eventq");
         this.events = new EventQueueReader(mmio, memory, eventqBase, faults, this::attachedAt);
         this.streamTable = new StreamTable(memory, allocator, cmdq, options.twoLevelStreamTable(), options.sidBits());

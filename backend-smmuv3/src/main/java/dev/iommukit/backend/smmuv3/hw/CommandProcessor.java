@@ -127,6 +127,14 @@ final class CommandProcessor {
                 }
                 walkLock.writeLock().lock();
                 walkLock.writeLock().unlock();
+                long msiAddress = d1 & SYNC_MSIADDR.mask();
+                if (cs == CS_SIG_IRQ && msiAddress != 0) {
+                    try {
+                        memory.write32(msiAddress, (int) SYNC_MSIDATA.get(d0));
+                    } catch (ExternalAbortException e) {
+                        regs.raiseGerror((int) ControlRegisters.GERROR_MSI_CMDQ_ABT_ERR.mask());
+                    }
+                }
             }
             default -> {
                 return QueueRegisters.CERROR_ILL;

@@ -44,7 +44,7 @@ class HardwareTest {
 
     @Test
     void resetValues() {
-        assertThat(rig.regs.read32(IDR0)).isEqualTo(1 | 1 << 1 | 2 << 2 | 1 << 4 | 1 << 12 | 1 << 18 | 1 << 19 | 2 << 21 | 1 << 24
+        assertThat(rig.regs.read32(IDR0)).isEqualTo(1 | 1 << 1 | 2 << 2 | 1 << 4 | 1 << 12 | 1 << 13 | 1 << 18 | 1 << 19 | 2 << 21 | 1 << 24
                 | 1 << 26 | 1 << 27);
         assertThat(rig.regs.read32(IDR1)).isEqualTo(8 | 20 << 6 | 19 << 16 | 19 << 21);
         assertThat(rig.regs.read32(IDR3)).isEqualTo(1 << 10);
@@ -492,5 +492,21 @@ class HardwareTest {
         TranslationOutcome ptw = rig.dma(1, Pasid.NONE, VA, AccessType.READ);
         assertThat(ptw.fault().reason()).isEqualTo(FaultReason.PERMISSION);
         assertThat(ptw.fault().record().fields()).containsEntry("S2", 1L).containsEntry("CLASS", 0L);
+    }
+
+    @Test
+    void syncAndEventInterruptsAsMsiWrites() {
+        rig.enable();
+        long flag = FREE + 0x9000;
+        rig.command(Command.syncMsi(flag, 0xCAFE));
+        assertThat(rig.memory.read32(flag)).isEqualTo(0xCAFE);
+        rig.command(Command.syncMsi(0x1000_0000L, 1)); // MSI outside RAM
+        assertThat(rig.regs.read32(GERROR) ^ rig.regs.read32(GERRORN)).isEqualTo(1 << 4);
+        rig.regs.write64(EVENTQ_IRQ_CFG0, flag + 8);
+        rig.regs.write32(EVENTQ_IRQ_CFG1, 0x77);
+        rig.ste(1);
+        rig.dma(1, Pasid.NONE, 0, AccessType.READ);
+        assertThat(rig.memory.read32(flag + 8)).isEqualTo(0x77);
+        assertThat(rig.interrupts.get()).as("MSI instead of the wire").isZero();
     }
 }
