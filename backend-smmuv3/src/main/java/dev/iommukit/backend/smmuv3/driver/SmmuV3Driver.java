@@ -393,12 +393,18 @@ public final class SmmuV3Driver implements IommuUnit {
         r.put("IRQ_CTRLACK", u32(IRQ_CTRLACK));
         r.put("GERROR", u32(GERROR));
         r.put("GERRORN", u32(GERRORN));
+        r.put("GERROR_IRQ_CFG0", mmio.read64(GERROR_IRQ_CFG0));
+        r.put("GERROR_IRQ_CFG1", u32(GERROR_IRQ_CFG1));
+        r.put("GERROR_IRQ_CFG2", u32(GERROR_IRQ_CFG2));
         r.put("STRTAB_BASE", mmio.read64(STRTAB_BASE));
         r.put("STRTAB_BASE_CFG", u32(STRTAB_BASE_CFG));
         r.put("CMDQ_BASE", mmio.read64(CMDQ_BASE));
         r.put("CMDQ_PROD", u32(CMDQ_PROD));
         r.put("CMDQ_CONS", u32(CMDQ_CONS));
         r.put("EVENTQ_BASE", mmio.read64(EVENTQ_BASE));
+        r.put("EVENTQ_IRQ_CFG0", mmio.read64(EVENTQ_IRQ_CFG0));
+        r.put("EVENTQ_IRQ_CFG1", u32(EVENTQ_IRQ_CFG1));
+        r.put("EVENTQ_IRQ_CFG2", u32(EVENTQ_IRQ_CFG2));
         r.put("EVENTQ_PROD", u32(EVENTQ_PROD));
         r.put("EVENTQ_CONS", u32(EVENTQ_CONS));
         return r;

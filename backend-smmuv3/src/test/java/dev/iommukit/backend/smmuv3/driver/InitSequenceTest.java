@@ -83,7 +83,11 @@ class InitSequenceTest {
         assertThat(r.get("CMDQ_CONS")).isEqualTo(4);
         assertThat(r.get("GERROR")).isEqualTo(r.get("GERRORN"));
         assertThat(m.memory.read64(strtab)).as("no L2 table before a device is probed").isZero();
-        assertThat(r.keySet()).startsWith("IDR0", "IDR1", "IDR2", "IDR3", "IDR4", "IDR5").contains("STRTAB_BASE", "STRTAB_BASE_CFG", "GBPA", "CR2");
+        assertThat(r.keySet()).containsExactly("IDR0", "IDR1", "IDR2", "IDR3", "IDR4", "IDR5", "IIDR", "AIDR", "CR0", "CR0ACK", "CR1",
+                "CR2", "STATUSR", "GBPA", "IRQ_CTRL", "IRQ_CTRLACK", "GERROR", "GERRORN", "GERROR_IRQ_CFG0", "GERROR_IRQ_CFG1",
+                "GERROR_IRQ_CFG2", "STRTAB_BASE", "STRTAB_BASE_CFG", "CMDQ_BASE", "CMDQ_PROD", "CMDQ_CONS", "EVENTQ_BASE",
+                "EVENTQ_IRQ_CFG0", "EVENTQ_IRQ_CFG1", "EVENTQ_IRQ_CFG2", "EVENTQ_PROD", "EVENTQ_CONS");
+        assertThat(r.get("IDR0")).isEqualTo(0x0D4C_301BL);
         driver.close();
     }
 
