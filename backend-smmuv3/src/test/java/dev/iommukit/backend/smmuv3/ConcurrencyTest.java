@@ -115,4 +115,33 @@ class ConcurrencyTest {
                 "STE_ABORT", "F_TRANSLATION");
         assertThat(m.faults).as("no event: transitions are silent").isEmpty();
     }
+
+    @Test
+    void replacingOneStage1DomainByAnotherIsHitless() throws Exception {
+        TestMachine m = new TestMachine();
+        m.unit.probeDevice(TestMachine.DEV, 0);
+        BackendDomain a = m.unit.allocateDomain(DomainType.PAGING, DomainOptions.DEFAULT);
+        BackendDomain c = m.unit.allocateDomain(DomainType.PAGING, DomainOptions.DEFAULT);
+        a.map(0x4000, TestMachine.RAM + 0xA000, 0x1000, 1, Permissions.READ);
+        c.map(0x4000, TestMachine.RAM + 0xC000, 0x1000, 1, Permissions.READ);
+        m.unit.attach(TestMachine.DEV, Pasid.NONE, a);
+        long pages = m.allocator.allocatedPages();
+        Set<String> seen = ConcurrentHashMap.newKeySet();
+        AtomicBoolean done = new AtomicBoolean();
+        Thread reader = new Thread(() -> {
+            TranslationOutcome out = new TranslationOutcome();
+            while (!done.get()) {
+                m.unit.dmaPort().translate(DmaRequest.of(TestMachine.DEV.value(), Pasid.NONE, 0x4000, 4, AccessType.READ), out);
+                seen.add(out.isTranslated() ? Long.toHexString(out.physicalAddress()) : out.fault().record().name());
+            }
+        });
+        reader.start();
+        for (int i = 0; i < 300; i++) {
+            m.unit.attach(TestMachine.DEV, Pasid.NONE, i % 2 == 0 ? c : a);
+        }
+        done.set(true);
+        reader.join();
+        assertThat(seen).isSubsetOf(Long.toHexString(TestMachine.RAM + 0xA000), Long.toHexString(TestMachine.RAM + 0xC000));
+        assertThat(m.allocator.allocatedPages()).as("retired CD tables freed").isEqualTo(pages);
+    }
 }

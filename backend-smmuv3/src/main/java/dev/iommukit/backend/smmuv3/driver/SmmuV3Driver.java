@@ -333,7 +333,13 @@ public final class SmmuV3Driver implements IommuUnit {
         boolean ridStage1 = isStage1(d.rid);
         boolean needCds = ridStage1 || !d.pasids.isEmpty();
         long[] target;
+        ContextDescriptorTable retired = null;
         if (needCds) {
+            if (ridStage1 && d.pasids.isEmpty() && d.cds != null && d.cds.holdsOther(0, cd((PagingDomain) d.rid))) {
+                // hitless replacement of a live CD 0: a fresh table, then one STE dword (S1ContextPtr) switches
+                retired = d.cds;
+                d.cds = null;
+            }
             ensureCdTable(d);
             if (ridStage1) {
                 d.cds.install(0, cd((PagingDomain) d.rid));
@@ -350,6 +356,9 @@ public final class SmmuV3Driver implements IommuUnit {
             target = StreamTable.abortSte();
         }
         streamTable.write(d.sid, target);
+        if (retired != null) {
+            retired.free();
+        }
         if (d.cds != null && !ridStage1) {
             d.cds.remove(0);
         }
