@@ -99,7 +99,7 @@ final class TranslationEngine implements DmaPort {
         boolean instruction = r.execute() && !write;
         switch (sc.kind) {
             case BYPASS -> {
-                if ((addr >>> OAS_BITS) != 0) {
+                if ((addr >>> OAS_BITS) != 0 || r.hasPasid()) {
                     return false;
                 }
                 out.translated(addr);
@@ -207,7 +207,7 @@ final class TranslationEngine implements DmaPort {
         return switch (sc.kind) {
             case INVALID, ILLEGAL -> event(r, EventType.C_BAD_STE, true, 0, 0, true);
             case ABORT -> silent(r, "STE_ABORT");
-            case BYPASS -> bypass(r, out, true);
+            case BYPASS -> r.hasPasid() ? event(r, EventType.C_BAD_SUBSTREAMID, true, 0, 0, true) : bypass(r, out, true);
             case STAGE1, NESTED -> stage1(sc, r, out);
             case STAGE2 -> r.hasPasid() ? event(r, EventType.C_BAD_SUBSTREAMID, true, 0, 0, true) : stage2(sc, r, out);
         };

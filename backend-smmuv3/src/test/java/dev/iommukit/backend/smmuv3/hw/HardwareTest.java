@@ -129,6 +129,7 @@ class HardwareTest {
         rig.enable();
         rig.ste(1, 1 | 0b100 << 1);
         assertThat(rig.dma(1, Pasid.NONE, 0x5000, AccessType.READ).physicalAddress()).isEqualTo(0x5000);
+        assertThat(rig.dma(1, 3, 0x5000, AccessType.READ).fault().record().name()).as("SSV=1 with Config=100").isEqualTo("C_BAD_SUBSTREAMID");
         rig.ste(1, 1);
         assertThat(rig.dma(1, Pasid.NONE, 0x5000, AccessType.READ).isTranslated()).as("stale bypass").isTrue();
         rig.command(Command.cfgiSte(2, true));
