@@ -428,4 +428,22 @@ class UnitBehaviourTest {
             assertThat(g.read(1L << 48).fault().reason()).isEqualTo(o.nestingParent() ? FaultReason.ADDRESS_SIZE : FaultReason.NOT_MAPPED);
         }
     }
+
+    @Test
+    void domainInfoAndStreamIdRange() {
+        BackendDomain s1 = s1();
+        assertThat(s1.info().pageSizes()).isEqualTo(0x1000L | 0x20_0000L | 0x4000_0000L);
+        assertThat(s1.info().apertureStart()).isZero();
+        assertThat(s1.info().apertureEnd()).isEqualTo((1L << 48) - 1);
+        assertThat(s1.info().outputBits()).isEqualTo(48);
+        assertThat(s1.info().attachableAtPasid()).isTrue();
+        assertThat(s1.info().translation()).startsWith("stage 1, 4K granule, 48-bit input");
+        BackendDomain s2 = m.unit.allocateDomain(DomainType.PAGING, DomainOptions.NESTING_PARENT);
+        assertThat(s2.info().translation()).startsWith("stage 2, 4K granule");
+        assertThat(m.unit.allocateDomain(DomainType.IDENTITY, DomainOptions.DEFAULT).info().attachableAtPasid()).isFalse();
+        TestMachine small = new TestMachine(Map.of("sidBits", "8"));
+        assertThat(small.reg("IDR1") & 0x3F).isEqualTo(8);
+        assertThatThrownBy(() -> small.unit.probeDevice(RequesterId.parse("01:00.0"), 0)).isInstanceOf(InvalidArgumentException.class)
+                .hasMessageContaining("rid");
+    }
 }
