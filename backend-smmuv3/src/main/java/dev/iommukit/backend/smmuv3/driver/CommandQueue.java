@@ -12,7 +12,8 @@ import dev.iommukit.spi.mmio.Mmio;
 
 /**
  * The producer side of the command queue: writes commands into queue memory, publishes them with
- * CMDQ_PROD, and waits for CMD_SYNC by polling CMDQ_CONS (CS=SIG_NONE). On a command error it
+ * CMDQ_PROD, and waits for CMD_SYNC either through its MSI write over its own slot (CS=SIG_IRQ)
+ * or by polling CMDQ_CONS (CS=SIG_NONE). On a command error it
  * does what Linux does (replace the bad command with a CMD_SYNC, acknowledge GERROR) and reports it.
  */
 final class CommandQueue {
@@ -22,12 +23,18 @@ final class CommandQueue {
     private final Mmio mmio;
     private final PhysicalMemory memory;
     private final long base;
+    private final boolean msiSync;
     private int prod;
 
-    CommandQueue(Mmio mmio, PhysicalMemory memory, long base) {
+    /**
+     * @param msiSync complete CMD_SYNC with an MSI write of 0 over the SYNC's own slot and poll
+     *     that (as Linux does on a coherent SMMU with MSIs); otherwise CS=SIG_NONE and poll CMDQ_CONS
+     */
+    CommandQueue(Mmio mmio, PhysicalMemory memory, long base, boolean msiSync) {
         this.mmio = mmio;
         this.memory = memory;
         this.base = base;
+        this.msiSync = msiSync;
     }
 
     long bytes() {
@@ -39,9 +46,20 @@ final class CommandQueue {
         for (long[] c : commands) {
             put(c);
         }
-        put(Command.sync());
-        mmio.write32(SmmuRegisters.CMDQ_PROD, prod);
-        waitUntilConsumed();
+        if (msiSync) {
+            long slot = base + (long) index(prod, LOG2_ENTRIES) * COMMAND_BYTES;
+            put(Command.syncMsi(slot, 0));
+            mmio.write32(SmmuRegisters.CMDQ_PROD, prod);
+            int spins = 0;
+            while (memory.read32(slot) != 0) {
+                checkError();
+                spin(++spins);
+            }
+        } else {
+            put(Command.sync());
+            mmio.write32(SmmuRegisters.CMDQ_PROD, prod);
+            waitUntilConsumed();
+        }
     }
 
     private void put(long[] command) {

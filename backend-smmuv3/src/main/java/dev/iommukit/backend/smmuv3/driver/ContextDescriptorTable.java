@@ -71,6 +71,12 @@ final class ContextDescriptorTable {
         return leaf + (long) BYTES * (ssid & ((1 << L1ContextDescriptor.SPLIT_64K) - 1));
     }
 
+    /** Whether the CD at {@code ssid} is valid and differs from {@code cd}. */
+    boolean holdsOther(int ssid, long[] cd) {
+        long a = cdAddress(ssid, false);
+        return a >= 0 && V.isSet(memory.read64(a)) && !java.util.Arrays.equals(read(a), cd);
+    }
+
     /** Installs {@code cd} (V=1) at {@code ssid}, replacing what was there. */
     void install(int ssid, long[] cd) {
         long existing = cdAddress(ssid, false);

@@ -76,13 +76,17 @@ final class EventQueueReader {
         EventRecord record = EventRecord.of(words);
         int sid = (int) EventRecord.SID.get(words[0]);
         boolean ssv = EventRecord.SSV.isSet(words[0]);
-        int pasid = ssv ? (int) EventRecord.SSID.get(words[0]) : Pasid.NONE;
         EventType type = record.type();
+        // C_BAD_SUBSTREAMID always carries its SubstreamID, without SSV (spec 7.3.9)
+        int pasid = ssv || type == EventType.C_BAD_SUBSTREAMID ? (int) EventRecord.SSID.get(words[0]) : Pasid.NONE;
         FaultReason reason;
         if (type == null) {
             reason = FaultReason.BAD_CONFIGURATION;
         } else {
             reason = type.reason(type != EventType.C_BAD_CD || attachedAt.test(sid, ssv ? pasid : 0));
+            if (type == EventType.C_BAD_SUBSTREAMID && pasid == 0 && !ssv) {
+                pasid = Pasid.NONE;
+            }
         }
         AccessType access = EventRecord.RNW.isSet(words[1]) ? AccessType.READ : AccessType.WRITE;
         return new Fault(RequesterId.of(sid & 0xFFFF), pasid, words[2], access, reason, record);

@@ -34,6 +34,7 @@ import dev.iommukit.spi.pgtable.vmsa.VmsaFormat;
 import java.util.BitSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -111,7 +112,8 @@ public final class SmmuV3Driver implements IommuUnit {
         mmio.write32(CR2, (int) (ControlRegisters.CR2_RECINVSID.of(1) | ControlRegisters.CR2_PTM.of(1)));
 
         this.cmdqBase = allocator.allocate((long) QueueRegisters.COMMAND_BYTES << CommandQueue.LOG2_ENTRIES, OWNER + " cmdq");
-        this.cmdq = new CommandQueue(mmio, memory, cmdqBase);
+        long idr0 = mmio.read32(IDR0) & 0xFFFF_FFFFL;
+        this.cmdq = new CommandQueue(mmio, memory, cmdqBase, Idr0.MSI.isSet(idr0) && Idr0.COHACC.isSet(idr0));
         this.eventqBase = allocator.allocate((long) QueueRegisters.EVENT_BYTES << EventQueueReader.LOG2_ENTRIES, OWNER + " eventq");
         this.events = new EventQueueReader(mmio, memory, eventqBase, faults, this::attachedAt);
         this.streamTable = new StreamTable(memory, allocator, cmdq, options.twoLevelStreamTable(), options.sidBits());
@@ -331,7 +333,13 @@ public final class SmmuV3Driver implements IommuUnit {
         boolean ridStage1 = isStage1(d.rid);
         boolean needCds = ridStage1 || !d.pasids.isEmpty();
         long[] target;
+        ContextDescriptorTable retired = null;
         if (needCds) {
+            if (ridStage1 && d.pasids.isEmpty() && d.cds != null && d.cds.holdsOther(0, cd((PagingDomain) d.rid))) {
+                // hitless replacement of a live CD 0: a fresh table, then one STE dword (S1ContextPtr) switches
+                retired = d.cds;
+                d.cds = null;
+            }
             ensureCdTable(d);
             if (ridStage1) {
                 d.cds.install(0, cd((PagingDomain) d.rid));
@@ -348,6 +356,9 @@ public final class SmmuV3Driver implements IommuUnit {
             target = StreamTable.abortSte();
         }
         streamTable.write(d.sid, target);
+        if (retired != null) {
+            retired.free();
+        }
         if (d.cds != null && !ridStage1) {
             d.cds.remove(0);
         }
@@ -391,12 +402,18 @@ public final class SmmuV3Driver implements IommuUnit {
         r.put("IRQ_CTRLACK", u32(IRQ_CTRLACK));
         r.put("GERROR", u32(GERROR));
         r.put("GERRORN", u32(GERRORN));
+        r.put("GERROR_IRQ_CFG0", mmio.read64(GERROR_IRQ_CFG0));
+        r.put("GERROR_IRQ_CFG1", u32(GERROR_IRQ_CFG1));
+        r.put("GERROR_IRQ_CFG2", u32(GERROR_IRQ_CFG2));
         r.put("STRTAB_BASE", mmio.read64(STRTAB_BASE));
         r.put("STRTAB_BASE_CFG", u32(STRTAB_BASE_CFG));
         r.put("CMDQ_BASE", mmio.read64(CMDQ_BASE));
         r.put("CMDQ_PROD", u32(CMDQ_PROD));
         r.put("CMDQ_CONS", u32(CMDQ_CONS));
         r.put("EVENTQ_BASE", mmio.read64(EVENTQ_BASE));
+        r.put("EVENTQ_IRQ_CFG0", mmio.read64(EVENTQ_IRQ_CFG0));
+        r.put("EVENTQ_IRQ_CFG1", u32(EVENTQ_IRQ_CFG1));
+        r.put("EVENTQ_IRQ_CFG2", u32(EVENTQ_IRQ_CFG2));
         r.put("EVENTQ_PROD", u32(EVENTQ_PROD));
         r.put("EVENTQ_CONS", u32(EVENTQ_CONS));
         return r;
@@ -423,7 +440,7 @@ public final class SmmuV3Driver implements IommuUnit {
             }
         }
         devices.clear();
-        for (PagingDomain p : domains) {
+        for (PagingDomain p : List.copyOf(domains)) {
             p.discard();
         }
         domains.clear();

@@ -40,7 +40,7 @@ final class CommandProcessor {
         int errBits = regs.cmdqCons & (int) QueueRegisters.CONS_ERR.mask();
         int cons = QueueRegisters.indexAndWrap(regs.cmdqCons, qs);
         while (!QueueRegisters.empty(regs.cmdqProd, cons, qs)) {
-            long slot = QueueRegisters.address(base) + (long) QueueRegisters.index(cons, qs) * QueueRegisters.COMMAND_BYTES;
+            long slot = queueAddress(base, qs, QueueRegisters.COMMAND_BYTES) + (long) QueueRegisters.index(cons, qs) * QueueRegisters.COMMAND_BYTES;
             int error;
             try {
                 error = execute(memory.read64(slot), memory.read64(slot + 8));
@@ -55,6 +55,11 @@ final class CommandProcessor {
             cons = QueueRegisters.increment(cons, qs);
             regs.cmdqCons = cons | errBits;
         }
+    }
+
+    /** The queue base with ADDR bits below the queue size (at least 32 bytes) taken as zero. */
+    static long queueAddress(long base, int qs, int entryBytes) {
+        return QueueRegisters.address(base) & -Math.max(32L, (long) entryBytes << qs);
     }
 
     private int execute(long d0, long d1) {
@@ -122,6 +127,14 @@ final class CommandProcessor {
                 }
                 walkLock.writeLock().lock();
                 walkLock.writeLock().unlock();
+                long msiAddress = d1 & SYNC_MSIADDR.mask();
+                if (cs == CS_SIG_IRQ && msiAddress != 0) {
+                    try {
+                        memory.write32(msiAddress, (int) SYNC_MSIDATA.get(d0));
+                    } catch (ExternalAbortException e) {
+                        regs.raiseGerror((int) ControlRegisters.GERROR_MSI_CMDQ_ABT_ERR.mask());
+                    }
+                }
             }
             default -> {
                 return QueueRegisters.CERROR_ILL;

@@ -10,7 +10,8 @@ import dev.iommukit.spi.mmio.InterruptLine;
 /**
  * The producer side of the event queue (spec §1.8, §6.4): writes records at EVENTQ_PROD while the
  * queue is enabled, discards them and toggles OVFLG when it is full, raises GERROR.EVENTQ_ABT_ERR
- * when the queue memory aborts, and raises the event interrupt when EVENTQ_IRQEN is set.
+ * when the queue memory aborts, and signals each write when EVENTQ_IRQEN is set: an MSI write of
+ * EVENTQ_IRQ_CFG1 to EVENTQ_IRQ_CFG0.ADDR, or the wired interrupt when that address is 0.
  */
 final class EventQueueWriter {
     private final RegisterFile regs;
@@ -26,7 +27,16 @@ final class EventQueueWriter {
     /** Records one event; raises the interrupt (outside any lock) when one was written. */
     void record(long[] event) {
         if (write(event) && ControlRegisters.IRQ_EVENTQ_IRQEN.isSet(regs.irqCtrl)) {
-            irq.raise();
+            long msi = regs.eventqIrqCfg0 & 0x000F_FFFF_FFFF_FFFCL;
+            if (msi == 0) {
+                irq.raise();
+                return;
+            }
+            try {
+                memory.write32(msi, regs.eventqIrqCfg1);
+            } catch (ExternalAbortException e) {
+                regs.raiseGerror((int) ControlRegisters.GERROR_MSI_EVENTQ_ABT_ERR.mask());
+            }
         }
     }
 
@@ -45,7 +55,7 @@ final class EventQueueWriter {
             }
             return false;
         }
-        long slot = address(base) + (long) index(prod, qs) * EVENT_BYTES;
+        long slot = CommandProcessor.queueAddress(base, qs, EVENT_BYTES) + (long) index(prod, qs) * EVENT_BYTES;
         try {
             for (int i = 0; i < 4; i++) {
                 memory.write64(slot + 8L * i, event[i]);

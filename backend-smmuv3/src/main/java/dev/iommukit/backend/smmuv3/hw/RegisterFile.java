@@ -59,7 +59,7 @@ final class RegisterFile implements Mmio {
     RegisterFile(SmmuV3Hardware hardware, int sidBits, int ssidBits) {
         this.hardware = hardware;
         this.idr0 = (int) (Idr0.S2P.of(1) | Idr0.S1P.of(1) | Idr0.TTF.of(Idr0.TTF_AARCH64) | Idr0.COHACC.of(1)
-                | Idr0.ASID16.of(1) | Idr0.VMID16.of(1) | Idr0.CD2L.of(1) | Idr0.TTENDIAN.of(Idr0.TTENDIAN_LE)
+                | Idr0.ASID16.of(1) | Idr0.MSI.of(1) | Idr0.VMID16.of(1) | Idr0.CD2L.of(1) | Idr0.TTENDIAN.of(Idr0.TTENDIAN_LE)
                 | Idr0.STALL_MODEL.of(Idr0.STALL_MODEL_NO_STALL) | Idr0.TERM_MODEL.of(1) | Idr0.ST_LEVEL.of(Idr0.ST_LEVEL_2LVL));
         this.idr1 = (int) (Idr1.SIDSIZE.of(sidBits) | Idr1.SSIDSIZE.of(ssidBits) | Idr1.EVENTQS.of(QUEUE_MAX_LOG2)
                 | Idr1.CMDQS.of(QUEUE_MAX_LOG2));

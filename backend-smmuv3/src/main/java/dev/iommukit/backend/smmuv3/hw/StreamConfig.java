@@ -15,10 +15,10 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
 final class StreamConfig {
     static final int CD_SLOTS = 64;
 
-    enum Kind { INVALID, ILLEGAL, ABORT, BYPASS, STAGE1, STAGE2 }
+    enum Kind { INVALID, ILLEGAL, ABORT, BYPASS, STAGE1, STAGE2, NESTED }
 
     /** Stage 2 walk parameters from STE dword 2/3 ("VTCR" and S2TTB). */
-    record Stage2(long ttb, VmsaGranule granule, int inputBits, int startLevel, int oaBits, boolean affd, boolean record) {}
+    record Stage2(long ttb, VmsaGranule granule, int inputBits, int startLevel, int oaBits, boolean affd, boolean record, boolean ptw) {}
 
     final int sid;
     final Kind kind;
@@ -96,32 +96,32 @@ final class StreamConfig {
             bad = "EATS!=0 but ATS is not implemented";
         } else if (STRW.get(ste[1]) != 0) {
             bad = "STRW=" + STRW.get(ste[1]) + " but only NS-EL1 is implemented (HYP=0)";
-        } else if (config == CONFIG_NESTED) {
-            bad = "Config=111 (nested) is not modelled";
         }
         Stage2 s2 = null;
-        if (bad == null && config == CONFIG_S1) {
+        if (bad == null && (config == CONFIG_S1 || config == CONFIG_NESTED)) {
             if (S1_CD_MAX.get(ste[0]) > ssidBits) {
                 bad = "S1CDMax=" + S1_CD_MAX.get(ste[0]) + " > SSIDSIZE=" + ssidBits;
+            } else if (contextPointer(ste[0]) >>> 48 != 0) {
+                bad = "S1ContextPtr beyond the 48-bit OAS";
             } else if (S1STALLD.isSet(ste[1])) {
                 bad = "S1STALLD=1 with STALL_MODEL=1";
             }
         }
-        if (bad == null && config == CONFIG_S2) {
-            Object r = stage2(ste);
-            if (r instanceof String s) {
-                bad = s;
-            } else {
-                s2 = (Stage2) r;
+        if (bad == null && (config == CONFIG_S2 || config == CONFIG_NESTED)) {
+            bad = stage2Problem(ste);
+            if (bad == null) {
+                s2 = stage2(ste);
             }
         }
         if (bad != null) {
             return new StreamConfig(sid, Kind.ILLEGAL, bad, ste, null);
         }
-        return new StreamConfig(sid, config == CONFIG_S1 ? Kind.STAGE1 : Kind.STAGE2, null, ste, s2);
+        Kind kind = config == CONFIG_S1 ? Kind.STAGE1 : config == CONFIG_S2 ? Kind.STAGE2 : Kind.NESTED;
+        return new StreamConfig(sid, kind, null, ste, s2);
     }
 
-    private static Object stage2(long[] ste) {
+    /** Why the stage 2 fields make the STE ILLEGAL, or null when they are legal. */
+    private static String stage2Problem(long[] ste) {
         long d2 = ste[2];
         if (!S2AA64.isSet(d2)) {
             return "S2AA64=0 but only AArch64 tables are supported";
@@ -148,7 +148,7 @@ final class StreamConfig {
         if (sl0 == 3) {
             return "S2SL0=3 reserved without STT/DS";
         }
-        int start = (g == VmsaGranule.G4K ? 2 : 3) - sl0;
+        int start = startLevel(g, sl0);
         if (start < 0 || (g == VmsaGranule.G64K && start == 0)) {
             return "S2SL0=" + sl0 + " selects a start level the granule does not have";
         }
@@ -156,11 +156,25 @@ final class StreamConfig {
         if (ia < resolved - g.stride() + 1 || ia > resolved + 4) {
             return "S2SL0=" + sl0 + " inconsistent with S2T0SZ=" + t0sz + " for the " + g.label() + " granule";
         }
-        int oa = Math.min(Idr5.addressBits((int) S2PS.get(d2)), 48);
-        long ttb = s2ttb(ste[3]);
-        if (ttb >= 1L << oa) {
-            return "S2TTB=0x" + Long.toHexString(ttb) + " beyond the effective S2PS";
+        if (s2ttb(ste[3]) >= 1L << outputBits(d2)) {
+            return "S2TTB=0x" + Long.toHexString(s2ttb(ste[3])) + " beyond the effective S2PS";
         }
-        return new Stage2(ttb, g, ia, start, oa, S2AFFD.isSet(d2), S2R.isSet(d2));
+        return null;
+    }
+
+    private static int startLevel(VmsaGranule g, int sl0) {
+        return (g == VmsaGranule.G4K ? 2 : 3) - sl0;
+    }
+
+    private static int outputBits(long d2) {
+        return Math.min(Idr5.addressBits((int) S2PS.get(d2)), 48);
+    }
+
+    /** The stage 2 walk parameters of an STE whose stage 2 fields are legal. */
+    private static Stage2 stage2(long[] ste) {
+        long d2 = ste[2];
+        VmsaGranule g = VmsaGranule.fromTg0((int) S2TG.get(d2));
+        return new Stage2(s2ttb(ste[3]), g, 64 - (int) S2T0SZ.get(d2), startLevel(g, (int) S2SL0.get(d2)), outputBits(d2),
+                S2AFFD.isSet(d2), S2R.isSet(d2), S2PTW.isSet(d2));
     }
 }

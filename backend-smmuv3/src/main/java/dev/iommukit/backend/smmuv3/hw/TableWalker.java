@@ -35,7 +35,19 @@ final class TableWalker {
         int pageShift;
         long attributes;
         boolean global;
+        /** Stage 2 leaf MemAttr. */
+        int memAttr;
+        /** Nested stage 1 walk: the stage 2 translation of a descriptor address failed (the caller holds why). */
+        boolean stage2Failed;
     }
+
+    /** Turns the IPA of a stage 1 descriptor into a PA in a nested walk; negative when stage 2 faulted. */
+    @FunctionalInterface
+    interface DescriptorTranslator {
+        long toPhysical(long descriptorIpa);
+    }
+
+    private static final DescriptorTranslator PHYSICAL = ipa -> ipa;
 
     /**
      * Walks {@code input} through the tables at {@code ttb}. The caller has checked that the input
@@ -43,6 +55,12 @@ final class TableWalker {
      */
     Result walk(boolean stage1, long ttb, VmsaGranule g, int inputBits, int startLevel, int oaBits, boolean affd,
                 long input) {
+        return walk(stage1, ttb, g, inputBits, startLevel, oaBits, affd, input, PHYSICAL);
+    }
+
+    /** A walk whose descriptor addresses go through {@code translator} (nested stage 1). */
+    Result walk(boolean stage1, long ttb, VmsaGranule g, int inputBits, int startLevel, int oaBits, boolean affd,
+                long input, DescriptorTranslator translator) {
         Result r = new Result();
         long table = ttb & ~7L;
         boolean apNoUser = false;
@@ -53,7 +71,11 @@ final class TableWalker {
             int shift = g.levelShift(level);
             int bits = level == startLevel ? inputBits - shift : g.stride();
             long index = (input >>> shift) & ((1L << bits) - 1);
-            long slot = table + index * 8;
+            long slot = translator.toPhysical(table + index * 8);
+            if (slot < 0) {
+                r.stage2Failed = true;
+                return r;
+            }
             long d;
             try {
                 d = memory.read64(slot);
@@ -118,6 +140,7 @@ final class TableWalker {
                             a |= ATTR_S2_XN;
                         }
                         r.attributes = a;
+                        r.memAttr = VmsaDescriptors.s2MemAttr(d);
                     }
                     return r;
                 }
@@ -151,6 +174,15 @@ final class TableWalker {
             }
         }
         return true;
+    }
+
+    /** Bit of a combined (nested) TLB entry's attributes: stage 2 attributes sit in bits [15:8]. */
+    static final long ATTR_NESTED = 1L << 16;
+
+    /** Permission check of a stage 1 or combined stage 1 + stage 2 TLB entry. */
+    static boolean allows(long attrs, boolean write, boolean instruction, boolean privileged, boolean pan, boolean wxn) {
+        return stage1Allows(attrs, write, instruction, privileged, pan, wxn)
+                && ((attrs & ATTR_NESTED) == 0 || stage2Allows(attrs >>> 8, write, instruction));
     }
 
     /** Stage 2 permission check (spec §7.4); true when allowed. */

@@ -99,13 +99,14 @@ final class TranslationEngine implements DmaPort {
         boolean instruction = r.execute() && !write;
         switch (sc.kind) {
             case BYPASS -> {
-                if ((addr >>> OAS_BITS) != 0) {
+                if ((addr >>> OAS_BITS) != 0 || r.hasPasid()) {
                     return false;
                 }
                 out.translated(addr);
                 return true;
             }
-            case STAGE1 -> {
+            case STAGE1, NESTED -> {
+                boolean nested = sc.kind == StreamConfig.Kind.NESTED;
                 ContextConfig cd;
                 if (r.hasPasid()) {
                     int ssid = r.pasid();
@@ -116,6 +117,9 @@ final class TranslationEngine implements DmaPort {
                 } else if (sc.cdMax == 0 || sc.s1dss == StreamTableEntry.S1DSS_SSID0) {
                     cd = sc.cd(0);
                 } else if (sc.s1dss == StreamTableEntry.S1DSS_BYPASS && (addr >>> OAS_BITS) == 0) {
+                    if (nested) {
+                        return stage2Hit(sc, r, out);
+                    }
                     out.translated(addr);
                     return true;
                 } else {
@@ -130,27 +134,33 @@ final class TranslationEngine implements DmaPort {
                 }
                 long va = lookupAddress(region, addr);
                 TlbEntry e = tlb.lookupS1(sc.vmid, cd.asid, cd.aset, va);
-                if (e == null || !TableWalker.stage1Allows(e.attributes(), write, instruction, r.privileged(), cd.pan, cd.wxn)) {
+                if (e == null || !TableWalker.allows(e.attributes(), write, instruction, r.privileged(), cd.pan, cd.wxn)) {
                     return false;
                 }
                 out.translated(e.translate(va));
                 return true;
             }
             case STAGE2 -> {
-                if (r.hasPasid() || (addr >>> sc.s2.inputBits()) != 0) {
-                    return false;
-                }
-                TlbEntry e = tlb.lookupS2(sc.vmid, addr);
-                if (e == null || !TableWalker.stage2Allows(e.attributes(), write, instruction)) {
-                    return false;
-                }
-                out.translated(e.translate(addr));
-                return true;
+                return !r.hasPasid() && stage2Hit(sc, r, out);
             }
             default -> {
                 return false;
             }
         }
+    }
+
+    private boolean stage2Hit(StreamConfig sc, DmaRequest r, TranslationOutcome out) {
+        long addr = r.address();
+        if ((addr >>> sc.s2.inputBits()) != 0) {
+            return false;
+        }
+        TlbEntry e = tlb.lookupS2(sc.vmid, addr);
+        boolean write = r.isWrite();
+        if (e == null || !TableWalker.stage2Allows(e.attributes(), write, r.execute() && !write)) {
+            return false;
+        }
+        out.translated(e.translate(addr));
+        return true;
     }
 
     /** The VA range (TTB0 when VA[55]=0, else TTB1) the address falls in, or null when the top bits disagree. */
@@ -197,8 +207,8 @@ final class TranslationEngine implements DmaPort {
         return switch (sc.kind) {
             case INVALID, ILLEGAL -> event(r, EventType.C_BAD_STE, true, 0, 0, true);
             case ABORT -> silent(r, "STE_ABORT");
-            case BYPASS -> bypass(r, out, true);
-            case STAGE1 -> stage1(sc, r, out);
+            case BYPASS -> r.hasPasid() ? event(r, EventType.C_BAD_SUBSTREAMID, true, 0, 0, true) : bypass(r, out, true);
+            case STAGE1, NESTED -> stage1(sc, r, out);
             case STAGE2 -> r.hasPasid() ? event(r, EventType.C_BAD_SUBSTREAMID, true, 0, 0, true) : stage2(sc, r, out);
         };
     }
@@ -214,12 +224,14 @@ final class TranslationEngine implements DmaPort {
     private Failure fetchSte(DmaRequest r, int sid, long[] ste) {
         int cfg = regs.strtabBaseCfg;
         long base = StreamTableRegisters.address(regs.strtabBase);
+        int log2size = (int) StreamTableRegisters.CFG_LOG2SIZE.get(cfg);
         long steAddr;
         if (StreamTableRegisters.CFG_FMT.get(cfg) == StreamTableRegisters.FMT_2LEVEL) {
             int split = (int) StreamTableRegisters.CFG_SPLIT.get(cfg);
             if (split != 6 && split != 8 && split != 10) {
                 split = 6;
             }
+            base &= -(1L << (Math.max(5, log2size - split + 2) + 1)); // ADDR[MAX(5, LOG2SIZE-SPLIT+2):0] taken as 0
             long l1Addr = base + 8L * (sid >>> split);
             long l1;
             try {
@@ -230,10 +242,11 @@ final class TranslationEngine implements DmaPort {
             int span = (int) L1StreamTableDescriptor.SPAN.get(l1);
             int low = sid & ((1 << split) - 1);
             if (span == 0 || span > 11 || span > split + 1 || low >= 1 << (span - 1)) {
-                return event(r, EventType.C_BAD_STREAMID, true, 0, 0, true);
+                return event(r, EventType.C_BAD_STREAMID, ControlRegisters.CR2_RECINVSID.isSet(regs.cr2), 0, 0, true);
             }
             steAddr = L1StreamTableDescriptor.l2Pointer(l1) + (long) StreamTableEntry.BYTES * low;
         } else {
+            base &= -(1L << Math.min(log2size + 6, 52)); // ADDR[LOG2SIZE+5:0] taken as 0
             steAddr = base + (long) StreamTableEntry.BYTES * sid;
         }
         try {
@@ -247,6 +260,7 @@ final class TranslationEngine implements DmaPort {
     }
 
     private Failure stage1(StreamConfig sc, DmaRequest r, TranslationOutcome out) {
+        boolean nested = sc.kind == StreamConfig.Kind.NESTED;
         int index;
         if (r.hasPasid()) {
             int ssid = r.pasid();
@@ -262,7 +276,7 @@ final class TranslationEngine implements DmaPort {
         } else if (sc.s1dss == StreamTableEntry.S1DSS_TERMINATE) {
             return event(r, EventType.F_STREAM_DISABLED, true, 0, 0, true);
         } else if (sc.s1dss == StreamTableEntry.S1DSS_BYPASS) {
-            return bypass(r, out, true);
+            return nested ? stage2(sc, r, out) : bypass(r, out, true);
         } else {
             index = 0;
         }
@@ -290,24 +304,72 @@ final class TranslationEngine implements DmaPort {
         TlbEntry e = tlb.lookupS1(sc.vmid, cd.asid, cd.aset, va);
         if (e == null) {
             long epoch = tlb.cache.epoch();
-            TableWalker.Result w = walker.walk(true, region.ttb(), region.granule(), region.inputBits(), region.startLevel(),
-                    cd.oaBits, cd.affd, va);
+            Failure[] s2Fault = new Failure[1];
+            TableWalker.Result w;
+            if (nested) {
+                long[] pa = new long[3];
+                w = walker.walk(true, region.ttb(), region.granule(), region.inputBits(), region.startLevel(), cd.oaBits, cd.affd, va,
+                        ipa -> {
+                            Failure f = stage2Step(sc, r, ipa, EventRecord.CLASS_TT, false, false, pa);
+                            s2Fault[0] = f;
+                            return f == null ? pa[0] : -1;
+                        });
+            } else {
+                w = walker.walk(true, region.ttb(), region.granule(), region.inputBits(), region.startLevel(), cd.oaBits, cd.affd, va);
+            }
+            if (w.stage2Failed) {
+                return s2Fault[0];
+            }
             if (w.fault == EventType.F_WALK_EABT) {
-                return event(r, w.fault, true, dword1(r, false, EventRecord.CLASS_TT) | EventRecord.TTRNW.of(1),
+                return event(r, w.fault, true, dword1(r, false, EventRecord.CLASS_TT),
                         EventRecord.fetchDword(w.fetchAddress), true);
             }
             if (w.fault != null) {
                 return event(r, w.fault, cd.record, dword1(r, false, EventRecord.CLASS_IN), 0, true);
             }
             long tag = w.global ? Iotlb.s1GlobalTag(sc.vmid, cd.aset) : Iotlb.s1Tag(sc.vmid, cd.asid, cd.aset);
-            e = new TlbEntry(tag, va & -(1L << w.pageShift), w.pageShift, w.outputBase, s1Permissions(w.attributes), w.attributes);
+            if (!TableWalker.stage1Allows(w.attributes, write, instruction, r.privileged(), cd.pan, cd.wxn)) {
+                return event(r, EventType.F_PERMISSION, cd.record, dword1(r, false, EventRecord.CLASS_IN), 0, true);
+            }
+            if (nested) {
+                long ipa = w.outputBase | (va & ((1L << w.pageShift) - 1));
+                long[] s2 = new long[3];
+                Failure f = stage2Step(sc, r, ipa, EventRecord.CLASS_IN, write, instruction, s2);
+                if (f != null) {
+                    return f;
+                }
+                int shift = Math.min(w.pageShift, (int) s2[1]);
+                long attrs = w.attributes | s2[2] << 8 | TableWalker.ATTR_NESTED;
+                e = new TlbEntry(tag, va & -(1L << shift), shift, s2[0] & -(1L << shift), s1Permissions(w.attributes), attrs);
+            } else {
+                e = new TlbEntry(tag, va & -(1L << w.pageShift), w.pageShift, w.outputBase, s1Permissions(w.attributes), w.attributes);
+            }
             tlb.cache.fill(e, epoch);
         }
         if (!TableWalker.stage1Allows(e.attributes(), write, instruction, r.privileged(), cd.pan, cd.wxn)) {
             return event(r, EventType.F_PERMISSION, cd.record, dword1(r, false, EventRecord.CLASS_IN), 0, true);
         }
+        if (!TableWalker.allows(e.attributes(), write, instruction, r.privileged(), cd.pan, cd.wxn)) {
+            // a combined entry whose stage 2 part forbids this access: redo the stage 2 step to report it
+            long[] s2 = new long[3];
+            long ipaOut = walkedIpa(sc, cd, region, va);
+            Failure f = ipaOut < 0 ? null : stage2Step(sc, r, ipaOut, EventRecord.CLASS_IN, write, instruction, s2);
+            if (f != null) {
+                return f;
+            }
+            return event(r, EventType.F_PERMISSION, sc.s2.record(), dword1(r, true, EventRecord.CLASS_IN),
+                    ipaOut < 0 ? 0 : EventRecord.ipaDword(ipaOut), true);
+        }
         out.translated(e.translate(va));
         return null;
+    }
+
+    /** The IPA stage 1 maps {@code va} to in a nested config, by a fresh walk; -1 when it no longer does. */
+    private long walkedIpa(StreamConfig sc, ContextConfig cd, ContextConfig.TtRegion region, long va) {
+        long[] pa = new long[3];
+        TableWalker.Result w = walker.walk(true, region.ttb(), region.granule(), region.inputBits(), region.startLevel(), cd.oaBits,
+                cd.affd, va, ipa -> stage2Step(sc, null, ipa, EventRecord.CLASS_TT, false, false, pa) == null ? pa[0] : -1);
+        return w.stage2Failed || w.fault != null ? -1 : w.outputBase | (va & ((1L << w.pageShift) - 1));
     }
 
     private static int s1Permissions(long attrs) {
@@ -321,69 +383,122 @@ final class TranslationEngine implements DmaPort {
         return p;
     }
 
+    /** The PA of a CD-table structure at {@code address}: itself, or its stage 2 translation when nested. */
+    private Failure cdFetchAddress(StreamConfig sc, DmaRequest r, long address, long[] pa) {
+        if (sc.kind != StreamConfig.Kind.NESTED) {
+            pa[0] = address;
+            return null;
+        }
+        return stage2Step(sc, r, address, EventRecord.CLASS_CD, false, false, pa);
+    }
+
     private Failure fetchCd(StreamConfig sc, DmaRequest r, int ssid, long[] cd) {
         long cdAddr;
+        long[] pa = new long[3];
         if (sc.cdMax == 0 || sc.s1Fmt == StreamTableEntry.S1FMT_LINEAR) {
             cdAddr = sc.contextPtr + (long) ContextDescriptor.BYTES * ssid;
         } else {
             int split = sc.s1Fmt == StreamTableEntry.S1FMT_64K_L2 ? L1ContextDescriptor.SPLIT_64K : L1ContextDescriptor.SPLIT_4K;
-            long l1Addr = sc.contextPtr + 8L * (ssid >>> split);
+            Failure f = cdFetchAddress(sc, r, sc.contextPtr + 8L * (ssid >>> split), pa);
+            if (f != null) {
+                return f;
+            }
             long l1;
             try {
-                l1 = memory.read64(l1Addr);
+                l1 = memory.read64(pa[0]);
             } catch (ExternalAbortException e) {
-                return event(r, EventType.F_CD_FETCH, true, 0, EventRecord.fetchDword(l1Addr), true);
+                return event(r, EventType.F_CD_FETCH, true, 0, EventRecord.fetchDword(pa[0]), true);
             }
-            if (!L1ContextDescriptor.V.isSet(l1)) {
+            if (!L1ContextDescriptor.V.isSet(l1) || L1ContextDescriptor.l2Pointer(l1) >>> OAS_BITS != 0) {
                 return event(r, EventType.C_BAD_SUBSTREAMID, true, 0, 0, true);
             }
             cdAddr = L1ContextDescriptor.l2Pointer(l1) + (long) ContextDescriptor.BYTES * (ssid & ((1 << split) - 1));
         }
+        Failure f = cdFetchAddress(sc, r, cdAddr, pa);
+        if (f != null) {
+            return f;
+        }
         try {
             for (int i = 0; i < ContextDescriptor.DWORDS; i++) {
-                cd[i] = memory.read64(cdAddr + 8L * i);
+                cd[i] = memory.read64(pa[0] + 8L * i);
             }
         } catch (ExternalAbortException e) {
-            return event(r, EventType.F_CD_FETCH, true, 0, EventRecord.fetchDword(cdAddr), true);
+            return event(r, EventType.F_CD_FETCH, true, 0, EventRecord.fetchDword(pa[0]), true);
         }
         return null;
     }
 
+    /** Stage 2 only (Config 110), or nested with stage 1 bypassed: the input address is the IPA. */
     private Failure stage2(StreamConfig sc, DmaRequest r, TranslationOutcome out) {
         long ipa = r.address();
-        StreamConfig.Stage2 s2 = sc.s2;
         if ((ipa >>> IAS_BITS) != 0) {
             return event(r, EventType.F_ADDR_SIZE, true, dword1(r, false, EventRecord.CLASS_IN), 0, true);
         }
+        boolean write = r.isWrite();
+        long[] pa = new long[3];
+        Failure f = stage2Step(sc, r, ipa, EventRecord.CLASS_IN, write, r.execute() && !write, pa);
+        if (f != null) {
+            return f;
+        }
+        out.translated(pa[0]);
+        return null;
+    }
+
+    /**
+     * Translates {@code ipa} through stage 2 for an access of class {@code cls} (CD fetch, stage 1
+     * descriptor fetch, or the transaction itself) and fills {@code result} with {PA, page shift,
+     * stage 2 attributes}; returns the stage 2 fault otherwise (S2=1, CLASS, IPA; §6.3, §9).
+     * {@code r} may be null when no fault is to be reported.
+     */
+    private Failure stage2Step(StreamConfig sc, DmaRequest r, long ipa, int cls, boolean write, boolean instruction, long[] result) {
+        StreamConfig.Stage2 s2 = sc.s2;
         long d3 = EventRecord.ipaDword(ipa);
         if ((ipa >>> s2.inputBits()) != 0) {
-            return event(r, EventType.F_TRANSLATION, s2.record(), dword1(r, true, EventRecord.CLASS_IN), d3, true);
+            return s2Event(r, EventType.F_TRANSLATION, s2.record(), cls, d3);
         }
-        boolean write = r.isWrite();
-        boolean instruction = r.execute() && !write;
         TlbEntry e = tlb.lookupS2(sc.vmid, ipa);
         if (e == null) {
             long epoch = tlb.cache.epoch();
             TableWalker.Result w = walker.walk(false, s2.ttb(), s2.granule(), s2.inputBits(), s2.startLevel(), s2.oaBits(),
                     s2.affd(), ipa);
             if (w.fault == EventType.F_WALK_EABT) {
-                return event(r, w.fault, true, dword1(r, true, EventRecord.CLASS_IN), EventRecord.fetchDword(w.fetchAddress), true);
+                return s2Event(r, w.fault, true, cls, EventRecord.fetchDword(w.fetchAddress));
             }
             if (w.fault != null) {
-                return event(r, w.fault, s2.record(), dword1(r, true, EventRecord.CLASS_IN), d3, true);
+                return s2Event(r, w.fault, s2.record(), cls, d3);
+            }
+            if (cls != EventRecord.CLASS_IN && s2.ptw() && (w.memAttr >>> 2) == 0) {
+                return s2Event(r, EventType.F_PERMISSION, s2.record(), cls, d3); // S2PTW: walk into Device memory
             }
             int perms = ((w.attributes & TableWalker.ATTR_S2_READ) != 0 ? Permissions.READ : 0)
                     | ((w.attributes & TableWalker.ATTR_S2_WRITE) != 0 ? Permissions.WRITE : 0)
                     | ((w.attributes & TableWalker.ATTR_S2_XN) == 0 ? Permissions.EXECUTE : 0);
-            e = new TlbEntry(Iotlb.s2Tag(sc.vmid), ipa & -(1L << w.pageShift), w.pageShift, w.outputBase, perms, w.attributes);
+            e = new TlbEntry(Iotlb.s2Tag(sc.vmid), ipa & -(1L << w.pageShift), w.pageShift, w.outputBase, perms,
+                    w.attributes | (long) w.memAttr << 8);
             tlb.cache.fill(e, epoch);
+        } else if (cls != EventRecord.CLASS_IN && s2.ptw() && ((e.attributes() >>> 8) & 0xF) >>> 2 == 0) {
+            return s2Event(r, EventType.F_PERMISSION, s2.record(), cls, d3);
         }
         if (!TableWalker.stage2Allows(e.attributes(), write, instruction)) {
-            return event(r, EventType.F_PERMISSION, s2.record(), dword1(r, true, EventRecord.CLASS_IN), d3, true);
+            return s2Event(r, EventType.F_PERMISSION, s2.record(), cls, d3);
         }
-        out.translated(e.translate(ipa));
+        result[0] = e.translate(ipa);
+        result[1] = e.pageShift();
+        result[2] = e.attributes() & 0xFF;
         return null;
     }
+
+    private Failure s2Event(DmaRequest r, EventType type, boolean recorded, int cls, long d3) {
+        if (r == null) {
+            return NO_REPORT;
+        }
+        boolean read = cls != EventRecord.CLASS_IN || !r.isWrite();
+        long d1 = EventRecord.dword1(r.privileged(), r.execute() && !r.isWrite(), !r.isWrite(), true, cls)
+                | (cls == EventRecord.CLASS_TT ? EventRecord.TTRNW.of(read ? 1 : 0) : 0);
+        return event(r, type, recorded, d1, d3, true);
+    }
+
+    private static final Failure NO_REPORT = new Failure(null, null, false);
 
     private static long dword1(DmaRequest r, boolean stage2, int cls) {
         return EventRecord.dword1(r.privileged(), r.execute() && !r.isWrite(), !r.isWrite(), stage2, cls);
@@ -395,8 +510,16 @@ final class TranslationEngine implements DmaPort {
      */
     private Failure event(DmaRequest r, EventType type, boolean recorded, long d1, long d3, boolean structureValid) {
         boolean transaction = type.code() >= EventType.F_TRANSLATION.code() || type == EventType.F_WALK_EABT;
+        long d0;
+        if (type == EventType.F_STREAM_DISABLED) {
+            d0 = EventRecord.dword0(type, r.rid(), false, 0); // StreamID only (spec 7.3.7)
+        } else if (type == EventType.C_BAD_SUBSTREAMID) {
+            d0 = EventRecord.dword0(type, r.rid(), false, 0) | EventRecord.SSID.of(r.hasPasid() ? r.pasid() & 0xFFFFF : 0);
+        } else {
+            d0 = EventRecord.dword0(type, r.rid(), r.hasPasid(), r.pasid());
+        }
         long[] words = {
-            EventRecord.dword0(type, r.rid(), r.hasPasid(), r.pasid()),
+            d0,
             d1,
             transaction ? r.address() : 0,
             d3,

@@ -6,7 +6,7 @@ import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.constraints.IntRange;
 
-class FieldProperties {
+class FieldPropertiesTest {
     @Property
     void setThenGetRoundTripsAndLeavesOtherBits(@ForAll long word, @ForAll long value, @ForAll @IntRange(min = 0, max = 63) int lo,
                                                 @ForAll @IntRange(min = 0, max = 63) int width) {
