@@ -63,7 +63,7 @@ final class RegisterFile implements Mmio {
                 | Idr0.STALL_MODEL.of(Idr0.STALL_MODEL_NO_STALL) | Idr0.TERM_MODEL.of(1) | Idr0.ST_LEVEL.of(Idr0.ST_LEVEL_2LVL));
         this.idr1 = (int) (Idr1.SIDSIZE.of(sidBits) | Idr1.SSIDSIZE.of(ssidBits) | Idr1.EVENTQS.of(QUEUE_MAX_LOG2)
                 | Idr1.CMDQS.of(QUEUE_MAX_LOG2));
-        this.idr3 = (int) Idr3.RIL.of(1);
+        this.idr3 = (int) (Idr3.RIL.of(1) | Idr3.BBML.of(2)); // BBML=2: a block may be split into a table of the same output without break-before-make (the spi PageTable does so)
         this.idr5 = (int) (Idr5.OAS.of(Idr5.OAS_48) | Idr5.GRAN4K.of(1) | Idr5.GRAN16K.of(1) | Idr5.GRAN64K.of(1));
     }
 

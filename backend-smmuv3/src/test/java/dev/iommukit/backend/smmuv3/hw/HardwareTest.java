@@ -47,7 +47,7 @@ class HardwareTest {
         assertThat(rig.regs.read32(IDR0)).isEqualTo(1 | 1 << 1 | 2 << 2 | 1 << 4 | 1 << 12 | 1 << 13 | 1 << 18 | 1 << 19 | 2 << 21 | 1 << 24
                 | 1 << 26 | 1 << 27);
         assertThat(rig.regs.read32(IDR1)).isEqualTo(8 | 20 << 6 | 19 << 16 | 19 << 21);
-        assertThat(rig.regs.read32(IDR3)).isEqualTo(1 << 10);
+        assertThat(rig.regs.read32(IDR3)).as("RIL, BBML=2").isEqualTo(1 << 10 | 2 << 11);
         assertThat(rig.regs.read32(IDR5)).isEqualTo(5 | 1 << 4 | 1 << 5 | 1 << 6);
         assertThat(rig.regs.read32(GBPA)).isEqualTo(1 << 20);
         for (int off : new int[] {CR0, CR0ACK, CR1, CR2, IRQ_CTRL, IRQ_CTRLACK, GERROR, GERRORN, STRTAB_BASE_CFG, CMDQ_PROD,
