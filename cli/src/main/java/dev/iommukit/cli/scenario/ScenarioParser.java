@@ -620,6 +620,9 @@ public final class ScenarioParser {
     }
 
     private Operation check(Fields f) {
+        for (String known : List.of("device", "auxDomains", "parent", "type", "availableInstances")) {
+            f.raw(known);
+        }
         Counter pasids = counter(f, "pasidsInUse");
         Counter tablePages = counter(f, "tablePagesInUse");
         Counter processPages = counter(f, "processPagesInUse");
