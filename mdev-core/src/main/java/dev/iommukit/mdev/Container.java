@@ -145,7 +145,7 @@ public final class Container implements AutoCloseable {
                         + "; an mdev attaches only while its parent is not assigned");
             }
             if (!parent.capabilities().has(Capability.AUX_DOMAIN)) {
-                throw new NotSupportedException("mdev: its parent " + parent + " on " + parent.unit().name()
+                throw new NotSupportedException("mdev: its parent " + parent
                         + " does not advertise AUX_DOMAIN, so an IOMMU-aware mdev cannot get an aux domain");
             }
             boolean enabled = false;
