@@ -78,6 +78,32 @@ class ShippedScenariosTest {
         runOnFake(JSON.readTree(json));
     }
 
+    @Test
+    void theMdevExampleOfTheDocumentationRunsOnTheVtdBackend() throws IOException {
+        String doc = Files.readString(Path.of("..", "docs", "scenarios.md"));
+        int first = doc.indexOf("```json\n");
+        int start = doc.indexOf("```json\n", first + 1);
+        assertThat(start).as("a second JSON example").isPositive();
+        String json = doc.substring(start + "```json\n".length(), doc.indexOf("```", start + 7));
+        Scenario s = ScenarioParser.parse(json);
+        assertThat(s.steps()).extracting(step -> step.operation().op()).containsAll(List.of("process", "mmap", "munmap",
+                "writeProcessMemory", "checkProcessMemory", "exit", "enableAux", "disableAux", "attachAux", "detachAux",
+                "mdevParent", "mdevCreate", "mdevRemove", "container", "containerAttach", "containerDetach", "mapDma", "unmapDma",
+                "containerInfo", "containerClose", "check", "dma"));
+        StringWriter out = new StringWriter();
+        RunResult r = new ScenarioRunner(BackendRegistry.discover(), new PrintWriter(out)).run(s, m -> { });
+        assertThat(r.failures()).as(out.toString()).isEmpty();
+        assertThat(r.passed()).isEqualTo(s.steps().size());
+    }
+
+    @Test
+    void everyOperationOfTheFormatIsInTheDocumentation() throws IOException {
+        String doc = Files.readString(Path.of("..", "docs", "scenarios.md"));
+        List<String> firstCells = doc.lines().filter(l -> l.startsWith("| `")).map(l -> l.substring(1, l.indexOf('|', 1))).toList();
+        assertThat(ScenarioParser.OPERATIONS).allSatisfy(op -> assertThat(firstCells).as("a table row for " + op)
+                .anyMatch(cell -> cell.contains("`" + op + "`")));
+    }
+
     private static void runOnFake(JsonNode root) throws IOException {
         for (JsonNode unit : root.get("machine").get("units")) {
             ((ObjectNode) unit).put("backend", "fake");
