@@ -280,8 +280,21 @@ public sealed interface Operation {
         }
     }
 
+    /** An IOVA range, both ends inclusive. */
+    record IovaSpan(long start, long end) {
+        @Override
+        public String toString() {
+            return Numbers.hex(start) + ".." + Numbers.hex(end);
+        }
+    }
+
     /** {@code containerInfo}: prints what the container offers; each non-null field must match. */
-    record ContainerInfo(String container, Long pageSizes, Boolean pasidSupport, Integer pasidBits) implements Operation {
+    record ContainerInfo(String container, Long pageSizes, List<IovaSpan> iovaRanges, Boolean pasidSupport, Integer pasidBits)
+            implements Operation {
+        public ContainerInfo {
+            iovaRanges = iovaRanges == null ? null : List.copyOf(iovaRanges);
+        }
+
         @Override
         public String op() {
             return "containerInfo";

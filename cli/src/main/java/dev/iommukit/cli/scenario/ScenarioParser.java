@@ -807,10 +807,25 @@ public final class ScenarioParser {
             }
             pageSizes = bitmap;
         }
+        List<Operation.IovaSpan> ranges = null;
+        if (f.has("iovaRanges")) {
+            ranges = new ArrayList<>();
+            for (Fields r : f.objects("iovaRanges", true)) {
+                long start = r.number("start");
+                long end = r.number("end");
+                if (Long.compareUnsigned(start, end) > 0) {
+                    throw new InvalidScenarioException(r.path("end"), "must not be below start " + Numbers.hex(start) + ", was " + Numbers.hex(end));
+                }
+                r.finish();
+                ranges.add(new Operation.IovaSpan(start, end));
+            }
+        } else {
+            f.raw("iovaRanges");
+        }
         Boolean pasidSupport = f.has("pasidSupport") ? f.bool("pasidSupport", false) : null;
         f.raw("pasidSupport");
         Integer pasidBits = f.optInteger("pasidBits", 0, Pasid.MAX_WIDTH);
-        return new ContainerInfo(container, pageSizes, pasidSupport, pasidBits);
+        return new ContainerInfo(container, pageSizes, ranges, pasidSupport, pasidBits);
     }
 
     private static void requireWith(Fields f, String field, boolean present, String with) {

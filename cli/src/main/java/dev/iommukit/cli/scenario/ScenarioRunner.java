@@ -416,13 +416,15 @@ public final class ScenarioRunner {
 
         private String containerInfo(ContainerInfo i) throws StepFailure {
             dev.iommukit.mdev.ContainerInfo info = container(i.container()).info();
-            String text = "pages " + PageSizes.format(info.pageSizes()) + ", iova "
-                    + (info.iovaRanges().isEmpty() ? "none" : info.iovaRanges().stream()
-                            .map(r -> Numbers.hex(r.start()) + ".." + Numbers.hex(r.end())).collect(Collectors.joining(" ")))
+            List<Operation.IovaSpan> ranges = info.iovaRanges().stream().map(r -> new Operation.IovaSpan(r.start(), r.end())).toList();
+            String text = "pages " + PageSizes.format(info.pageSizes()) + ", iova " + spans(ranges)
                     + ", " + (info.pasidSupport() ? "pasid " + info.pasidBits() + " bits" : "no pasid");
             List<String> wrong = new ArrayList<>();
             if (i.pageSizes() != null && i.pageSizes() != info.pageSizes()) {
                 wrong.add("pages " + PageSizes.format(i.pageSizes()));
+            }
+            if (i.iovaRanges() != null && !i.iovaRanges().equals(ranges)) {
+                wrong.add("iova " + spans(i.iovaRanges()));
             }
             if (i.pasidSupport() != null && i.pasidSupport() != info.pasidSupport()) {
                 wrong.add(i.pasidSupport() ? "pasid support" : "no pasid support");
@@ -629,6 +631,10 @@ public final class ScenarioRunner {
             }
             return got + (e.data() != null ? ", data matches" : "");
         }
+    }
+
+    private static String spans(List<Operation.IovaSpan> ranges) {
+        return ranges.isEmpty() ? "none" : ranges.stream().map(Operation.IovaSpan::toString).collect(Collectors.joining(" "));
     }
 
     /** Memory a process mapped with {@code mmap ... as}. */

@@ -131,7 +131,7 @@ class ProcessMdevParserTest {
                 "{ \"op\": \"mapDma\", \"container\": \"c\", \"mmap\": \"buf\", \"offset\": \"4K\", \"iova\": \"0x10_0000\", \"size\": \"4K\", \"perms\": \"r\" }",
                 "{ \"op\": \"mapDma\", \"container\": \"c\", \"vaddr\": \"0x7f00_0000_0000\", \"iova\": 0, \"size\": \"8K\", \"perms\": \"rw\" }",
                 "{ \"op\": \"unmapDma\", \"container\": \"c\", \"iova\": \"0x10_0000\", \"size\": \"4K\", \"expectUnmapped\": \"4K\" }",
-                "{ \"op\": \"containerInfo\", \"container\": \"c\", \"pageSizes\": \"4K,2M,1G\", \"pasidSupport\": true, \"pasidBits\": 20 }",
+                "{ \"op\": \"containerInfo\", \"container\": \"c\", \"pageSizes\": \"4K,2M,1G\", \"iovaRanges\": [ { \"start\": 0, \"end\": \"0xffff_ffff_ffff\" } ], \"pasidSupport\": true, \"pasidBits\": 20 }",
                 "{ \"op\": \"containerInfo\", \"container\": \"c\" }",
                 "{ \"op\": \"dma\", \"mdev\": \"mA\", \"access\": \"write\", \"address\": \"0x10_0000\", \"data\": \"01\", \"expect\": { \"fault\": \"PERMISSION\" } }",
                 "{ \"op\": \"containerDetach\", \"container\": \"c\", \"mdev\": \"mA\" }",
@@ -145,8 +145,9 @@ class ProcessMdevParserTest {
         assertThat(ops.get(4)).isEqualTo(new MapDma("c", new VirtualAddress("buf", 0x1000), 0x10_0000, 0x1000, Permissions.READ));
         assertThat(ops.get(5)).isEqualTo(new MapDma("c", new VirtualAddress(null, 0x7f00_0000_0000L), 0, 0x2000, Permissions.READ_WRITE));
         assertThat(ops.get(6)).isEqualTo(new UnmapDma("c", 0x10_0000, 0x1000, 0x1000L));
-        assertThat(ops.get(7)).isEqualTo(new ContainerInfo("c", 0x4000_0000L | 0x20_0000L | 0x1000L, true, 20));
-        assertThat(ops.get(8)).isEqualTo(new ContainerInfo("c", null, null, null));
+        assertThat(ops.get(7)).isEqualTo(new ContainerInfo("c", 0x4000_0000L | 0x20_0000L | 0x1000L,
+                List.of(new Operation.IovaSpan(0, 0xffff_ffff_ffffL)), true, 20));
+        assertThat(ops.get(8)).isEqualTo(new ContainerInfo("c", null, null, null, null));
         Dma dma = (Dma) ops.get(9);
         assertThat(dma.mdev()).isEqualTo("mA");
         assertThat(dma.device()).isNull();
@@ -235,6 +236,8 @@ class ProcessMdevParserTest {
         { "op": "mapDma", "container": "c", "mmap": "buf", "iova": 0, "size": "4K" } | operations[11].perms: is required
         { "op": "unmapDma", "container": "c", "iova": 0, "size": 0 } | operations[11].size: must be positive, was 0x0
         { "op": "containerInfo", "container": "c", "pageSizes": "4K,3K" } | operations[11].pageSizes: must be powers of two from 4K, such as "4K,2M,1G", was "4K,3K"
+        { "op": "containerInfo", "container": "c", "iovaRanges": [ { "start": 8, "end": 4 } ] } | operations[11].iovaRanges[0].end: must not be below start 0x8, was 0x4
+        { "op": "containerInfo", "container": "c", "iovaRanges": {} } | operations[11].iovaRanges: must be a JSON array, was {}
         { "op": "containerInfo", "container": "c", "pasidBits": 21 } | operations[11].pasidBits: must be in 0..20, was 21
         { "op": "containerInfo", "container": "c", "pasidSupport": "yes" } | operations[11].pasidSupport: must be true or false, was "yes"
         { "op": "containerClose" } | operations[11].container: is required

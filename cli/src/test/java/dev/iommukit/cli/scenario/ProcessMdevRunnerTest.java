@@ -143,7 +143,7 @@ class ProcessMdevRunnerTest {
     @Test
     void mdevsInContainersReachOnlyTheirOwnPagesAndTearDownCompletely() {
         RunResult r = runMdev("vtd",
-                "{ \"op\": \"containerInfo\", \"container\": \"cA\", \"pageSizes\": \"4K,2M,1G\", \"pasidSupport\": true, \"pasidBits\": 20 }",
+                "{ \"op\": \"containerInfo\", \"container\": \"cA\", \"pageSizes\": \"4K,2M,1G\", \"iovaRanges\": [ { \"start\": 0, \"end\": \"0xffff_ffff_ffff\" } ], \"pasidSupport\": true, \"pasidBits\": 20 }",
                 "{ \"op\": \"dma\", \"mdev\": \"mA\", \"access\": \"read\", \"address\": \"0x4000\", \"expect\": { \"mmap\": \"mem\", \"text\": \"A\" } }",
                 "{ \"op\": \"dma\", \"mdev\": \"b0000000-0000-4000-8000-00000000000b\", \"access\": \"read\", \"address\": \"0x4000\", \"expect\": { \"mmap\": \"mem\", \"offset\": \"4K\", \"text\": \"B\" } }",
                 "{ \"op\": \"dma\", \"mdev\": \"b0000000-0000-4000-8000-00000000000b\", \"access\": \"write\", \"address\": \"0x4000\", \"data\": \"00\", \"expect\": { \"fault\": \"PERMISSION\", \"vendor\": \"SGN.6\" } }",
@@ -191,12 +191,12 @@ class ProcessMdevRunnerTest {
     void wrongExpectationsOfTheNewStepsFail() {
         RunResult r = runMdev("vtd",
                 "{ \"op\": \"dma\", \"mdev\": \"mA\", \"access\": \"read\", \"address\": \"0x4000\", \"expect\": { \"mmap\": \"mem\", \"offset\": \"4K\" } }",
-                "{ \"op\": \"containerInfo\", \"container\": \"cA\", \"pageSizes\": \"4K\", \"pasidSupport\": false, \"pasidBits\": 8 }",
+                "{ \"op\": \"containerInfo\", \"container\": \"cA\", \"pageSizes\": \"4K\", \"iovaRanges\": [], \"pasidSupport\": false, \"pasidBits\": 8 }",
                 "{ \"op\": \"unmapDma\", \"container\": \"cB\", \"iova\": \"0x4000\", \"size\": \"4K\", \"expectUnmapped\": \"8K\" }",
                 "{ \"op\": \"check\", \"pasidsInUse\": 1, \"tablePagesInUse\": \"start\", \"parent\": \"gpu\", \"type\": \"half\", \"availableInstances\": 1 }");
         assertThat(lines()).anyMatch(l -> l.startsWith("[15] FAIL dma mdev mA read 0x4000: pa 0x2") && l.contains("; expected mem+0x1000 (pa 0x2"));
         assertThat(lines()).contains(
-                "[16] FAIL containerInfo cA: pages 4K,2M,1G, iova 0x0..0xffffffffffff, pasid 20 bits; expected pages 4K, no pasid support, pasid 8 bits",
+                "[16] FAIL containerInfo cA: pages 4K,2M,1G, iova 0x0..0xffffffffffff, pasid 20 bits; expected pages 4K, iova none, no pasid support, pasid 8 bits",
                 "[17] FAIL unmapDma cB 0x4000+4K: unmapped 0x1000 bytes; expected 0x2000");
         assertThat(lines()).anyMatch(l -> l.matches("\\[18] FAIL check: pasidsInUse 2, tablePagesInUse \\d+, half availableInstances 0; "
                 + "expected pasidsInUse 1, tablePagesInUse \\d+ \\(as at start\\), half availableInstances 1"));
