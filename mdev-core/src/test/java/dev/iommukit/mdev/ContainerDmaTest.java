@@ -373,4 +373,21 @@ class ContainerDmaTest {
             assertClean(r.machine, new Usage(r.baseline.tablePages(), 0, 0));
         }
     }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"smmuv3", "vtd"})
+    void aContainerClosesQuietlyAfterItsMachineAndStillUnpins(String backend) {
+        try (Rig r = new Rig(backend)) {
+            Container c = r.core.newContainer(r.vmm);
+            c.attach(r.dev4);
+            c.mapDma(r.va, IOVA, 0x2000, Permissions.READ_WRITE);
+            r.machine.close();
+            assertThat(r.machine.processPagesInUse()).as("the pins outlive the machine's processes").isEqualTo(2);
+            c.close();
+            assertThat(c.isClosed()).isTrue();
+            assertThat(r.vmm.lockedBytes()).isZero();
+            assertThat(r.machine.processPagesInUse()).isZero();
+            assertThat(r.machine.tablePagesInUse()).isZero();
+        }
+    }
 }
