@@ -1,14 +1,17 @@
 package dev.iommukit.cli.scenario;
 
+import dev.iommukit.api.CpuArchitecture;
 import dev.iommukit.spi.device.RequesterId;
 import java.util.List;
 import java.util.Map;
 
 /**
- * The machine of a scenario: RAM regions, an optional pool for IOMMU structures, units made by
- * backends (with their options) and the devices behind them.
+ * The machine of a scenario: RAM regions, optional pools for IOMMU structures and for process
+ * memory, the CPU ({@code null}: AArch64 when every unit is SMMUv3, x86-64 otherwise), units made
+ * by backends (with their options) and the devices behind them.
  */
-public record MachineSpec(List<Ram> ram, Ram tablePool, List<UnitSpec> units, List<DeviceSpec> devices) {
+public record MachineSpec(List<Ram> ram, Ram tablePool, Ram processMemory, CpuArchitecture cpu, List<UnitSpec> units,
+                          List<DeviceSpec> devices) {
     public MachineSpec {
         ram = List.copyOf(ram);
         units = List.copyOf(units);

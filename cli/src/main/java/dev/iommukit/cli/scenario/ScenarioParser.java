@@ -5,7 +5,30 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.iommukit.api.CpuArchitecture;
 import dev.iommukit.cli.scenario.Operation.Attach;
+import dev.iommukit.cli.scenario.Operation.AttachAux;
+import dev.iommukit.cli.scenario.Operation.AuxFeature;
+import dev.iommukit.cli.scenario.Operation.Check;
+import dev.iommukit.cli.scenario.Operation.Counter;
+import dev.iommukit.cli.scenario.Operation.DetachAux;
+import dev.iommukit.cli.scenario.Operation.Exit;
+import dev.iommukit.cli.scenario.Operation.Mmap;
+import dev.iommukit.cli.scenario.Operation.Munmap;
+import dev.iommukit.cli.scenario.Operation.NewProcess;
+import dev.iommukit.cli.scenario.Operation.ProcessBytes;
+import dev.iommukit.cli.scenario.Operation.VirtualAddress;
+import dev.iommukit.cli.scenario.Operation.ContainerAttach;
+import dev.iommukit.cli.scenario.Operation.ContainerClose;
+import dev.iommukit.cli.scenario.Operation.ContainerInfo;
+import dev.iommukit.cli.scenario.Operation.MapDma;
+import dev.iommukit.cli.scenario.Operation.MdevCreate;
+import dev.iommukit.cli.scenario.Operation.MdevParent;
+import dev.iommukit.cli.scenario.Operation.MdevRemove;
+import dev.iommukit.cli.scenario.Operation.MdevTypeDef;
+import dev.iommukit.cli.scenario.Operation.NewContainer;
+import dev.iommukit.cli.scenario.Operation.UnmapDma;
+import dev.iommukit.spi.cap.PageSizes;
 import dev.iommukit.cli.scenario.Operation.AttachPasid;
 import dev.iommukit.cli.scenario.Operation.CheckMemory;
 import dev.iommukit.cli.scenario.Operation.Close;
@@ -35,10 +58,14 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.UUID;
 
 /**
  * Reads a scenario from JSON and checks it against the format (see {@code docs/scenarios.md}):
@@ -56,6 +83,26 @@ public final class ScenarioParser {
     private final Map<String, RequesterId> devices = new HashMap<>();
     /** Domain names defined so far, with whether each is a paging domain. */
     private final Map<String, Boolean> domains = new HashMap<>();
+    private final Set<String> processes = new HashSet<>();
+    /** Names given by {@code mmap ... as}, with the process each belongs to. */
+    private final Map<String, String> mmaps = new HashMap<>();
+    /** Names given to PASIDs by {@code attachAux ... pasidAs}. */
+    private final Set<String> pasidNames = new HashSet<>();
+    /** Names of snapshots saved by {@code check ... save}. */
+    private final Set<String> snapshots = new HashSet<>();
+    /** mdev parents by canonical device name, with their type names. */
+    private final Map<String, Set<String>> parents = new HashMap<>();
+    /** mdevs by alias and by UUID text, each to the name steps print (the alias, else the UUID). */
+    private final Map<String, String> mdevs = new HashMap<>();
+    /** Containers by name, with the process that owns each. */
+    private final Map<String, String> containers = new HashMap<>();
+
+    /** Every {@code op} the format knows, in the order the documentation lists them. */
+    static final List<String> OPERATIONS = List.of("pagingDomain", "identityDomain", "blockedDomain", "map", "unmap", "attach",
+            "replace", "detach", "attachPasid", "replacePasid", "detachPasid", "close", "writeMemory", "checkMemory", "dma",
+            "process", "mmap", "munmap", "writeProcessMemory", "checkProcessMemory", "exit", "enableAux", "disableAux",
+            "attachAux", "detachAux", "mdevParent", "mdevCreate", "mdevRemove", "container", "containerAttach",
+            "containerDetach", "mapDma", "unmapDma", "containerInfo", "containerClose", "check");
 
     private ScenarioParser() {}
 
@@ -115,6 +162,17 @@ public final class ScenarioParser {
         }
         Fields pool = f.optObject("tablePool");
         MachineSpec.Ram tablePool = pool == null ? null : range(pool);
+        Fields processPool = f.optObject("processMemory");
+        MachineSpec.Ram processMemory = processPool == null ? null : range(processPool);
+        CpuArchitecture cpu = null;
+        String cpuText = f.optString("cpu");
+        if (cpuText != null) {
+            cpu = switch (cpuText) {
+                case "aarch64" -> CpuArchitecture.AARCH64;
+                case "x86_64" -> CpuArchitecture.X86_64;
+                default -> throw new InvalidScenarioException(f.path("cpu"), "must be \"aarch64\" or \"x86_64\", was \"" + cpuText + "\"");
+            };
+        }
         for (Fields u : f.objects("units", true)) {
             String name = u.string("name");
             if (units.containsKey(name)) {
@@ -147,7 +205,7 @@ public final class ScenarioParser {
             d.finish();
         }
         f.finish();
-        return new MachineSpec(ram, tablePool, List.copyOf(units.values()), deviceSpecs);
+        return new MachineSpec(ram, tablePool, processMemory, cpu, List.copyOf(units.values()), deviceSpecs);
     }
 
     private static MachineSpec.Ram range(Fields f) {
@@ -222,9 +280,28 @@ public final class ScenarioParser {
             case "writeMemory" -> new WriteMemory(f.number("pa"), bytes(f, true));
             case "checkMemory" -> new CheckMemory(f.number("pa"), bytes(f, true));
             case "dma" -> dma(f);
-            default -> throw new InvalidScenarioException(f.path("op"), "unknown operation \"" + op + "\"; known: pagingDomain, "
-                    + "identityDomain, blockedDomain, map, unmap, attach, replace, detach, attachPasid, replacePasid, "
-                    + "detachPasid, close, writeMemory, checkMemory, dma");
+            case "process" -> newProcess(f);
+            case "mmap" -> mmap(f);
+            case "munmap" -> munmap(f);
+            case "writeProcessMemory" -> processBytes(f, false);
+            case "checkProcessMemory" -> processBytes(f, true);
+            case "exit" -> new Exit(processRef(f, "process"));
+            case "enableAux" -> new AuxFeature(deviceRef(f), true);
+            case "disableAux" -> new AuxFeature(deviceRef(f), false);
+            case "attachAux" -> attachAux(f);
+            case "detachAux" -> new DetachAux(deviceRef(f), domainRef(f, true));
+            case "mdevParent" -> mdevParent(f);
+            case "mdevCreate" -> mdevCreate(f);
+            case "mdevRemove" -> new MdevRemove(mdevRef(f));
+            case "container" -> newContainer(f);
+            case "containerAttach" -> containerAttach(f, false);
+            case "containerDetach" -> containerAttach(f, true);
+            case "mapDma" -> mapDma(f);
+            case "unmapDma" -> new UnmapDma(containerRef(f), f.number("iova"), positive(f, "size"), f.optNumber("expectUnmapped"));
+            case "containerInfo" -> containerInfo(f);
+            case "containerClose" -> new ContainerClose(containerRef(f));
+            case "check" -> check(f);
+            default -> throw new InvalidScenarioException(f.path("op"), "unknown operation \"" + op + "\"; known: " + String.join(", ", OPERATIONS));
         };
         f.finish();
         return new Step(index, operation, comment, expectError);
@@ -299,20 +376,50 @@ public final class ScenarioParser {
         long iova = f.number("iova");
         long pa = f.number("pa");
         long size = positive(f, "size");
-        String perms = f.string("perms");
-        int permissions;
+        return new MapRange(domain, iova, pa, size, permissions(f, "perms"));
+    }
+
+    private static int permissions(Fields f, String field) {
+        String perms = f.string(field);
         try {
-            permissions = Permissions.check(Permissions.parse(perms));
+            return Permissions.check(Permissions.parse(perms));
         } catch (IommuException e) {
-            throw new InvalidScenarioException(f.path("perms"), "must be letters r, w, x with at least r or w, such as \"rw\", was \""
+            throw new InvalidScenarioException(f.path(field), "must be letters r, w, x with at least r or w, such as \"rw\", was \""
                     + perms + "\"");
         }
-        return new MapRange(domain, iova, pa, size, permissions);
     }
 
     private Operation dma(Fields f) {
-        String device = deviceRef(f);
-        int pasid = f.has("pasid") ? f.integer("pasid", 0, MAX_PASID) : Pasid.NONE;
+        String device = null;
+        String mdev = null;
+        if (f.has("mdev") == f.has("device")) {
+            throw new InvalidScenarioException(f.path(), "give exactly one of \"device\" or \"mdev\"");
+        }
+        if (f.has("mdev")) {
+            mdev = mdevRef(f);
+            f.raw("device");
+            for (String attribute : List.of("pasid", "execute", "privileged")) {
+                if (f.has(attribute)) {
+                    throw new InvalidScenarioException(f.path(attribute), "an mdev's DMA carries the mdev's own PASID and default attributes;"
+                            + " give the parent as \"device\" to choose them");
+                }
+            }
+        } else {
+            device = deviceRef(f);
+            f.raw("mdev");
+        }
+        int pasid = Pasid.NONE;
+        String pasidName = null;
+        JsonNode pasidNode = f.raw("pasid");
+        if (pasidNode != null && pasidNode.isTextual() && pasidNames.contains(pasidNode.textValue())) {
+            pasidName = pasidNode.textValue();
+        } else if (pasidNode != null) {
+            if (pasidNode.isTextual() && !looksLikeNumber(pasidNode.textValue())) {
+                throw new InvalidScenarioException(f.path("pasid"), "no PASID named '" + pasidNode.textValue()
+                        + "' is recorded by an earlier attachAux (pasidAs); names: " + new java.util.TreeSet<>(pasidNames));
+            }
+            pasid = f.integer("pasid", 0, MAX_PASID);
+        }
         String accessText = f.string("access");
         AccessType access = switch (accessText) {
             case "read" -> AccessType.READ;
@@ -347,16 +454,27 @@ public final class ScenarioParser {
                 readLength = length;
             }
         }
-        return new Dma(device, pasid, access, address, execute, privileged, data, readLength, expect);
+        return new Dma(device, mdev, pasid, pasidName, access, address, execute, privileged, data, readLength, expect);
     }
 
-    private static DmaExpectation dmaExpectation(Fields f) {
+    private DmaExpectation dmaExpectation(Fields f) {
         Long pa = f.optNumber("pa");
+        VirtualAddress va = null;
+        if (f.has("mmap")) {
+            va = virtualAddress(f, "pa");
+        } else {
+            f.raw("mmap");
+            if (f.has("offset")) {
+                throw new InvalidScenarioException(f.path("offset"), "goes with \"mmap\"");
+            }
+            f.raw("offset");
+        }
         String faultText = f.optString("fault");
         String vendor = f.optString("vendor");
         byte[] data = bytes(f, false);
-        if ((pa == null) == (faultText == null)) {
-            throw new InvalidScenarioException(f.path(), "must give exactly one of \"pa\" (the request succeeds) or \"fault\"");
+        if ((pa == null && va == null) == (faultText == null)) {
+            throw new InvalidScenarioException(f.path(), "must give exactly one of \"pa\" (the request succeeds), \"mmap\" (it reaches"
+                    + " that process memory) or \"fault\"");
         }
         FaultReason reason = null;
         if (faultText != null) {
@@ -373,7 +491,367 @@ public final class ScenarioParser {
             throw new InvalidScenarioException(f.path("vendor"), "names the architectural fault and goes with \"fault\"");
         }
         f.finish();
-        return new DmaExpectation(pa, reason, vendor, data);
+        return new DmaExpectation(pa, va, reason, vendor, data);
+    }
+
+    // ------------------------------------------------------------------ processes
+
+    /** A new name for {@code field}, not yet in {@code names}, that cannot be read as a number; null when absent. */
+    private static String newName(Fields f, String field, Set<String> names, String what) {
+        String name = f.optString(field);
+        if (name == null) {
+            return null;
+        }
+        if (names.contains(name)) {
+            throw new InvalidScenarioException(f.path(field), what + " name '" + name + "' is already defined by an earlier operation");
+        }
+        if (looksLikeNumber(name)) {
+            throw new InvalidScenarioException(f.path(field), "'" + name + "' reads as a number; choose a name that does not");
+        }
+        return name;
+    }
+
+    private static boolean looksLikeNumber(String text) {
+        try {
+            Numbers.parse(text, "");
+            return true;
+        } catch (InvalidScenarioException e) {
+            return text.trim().matches("[-+]?[0-9].*");
+        }
+    }
+
+    private Operation newProcess(Fields f) {
+        String name = f.string("name");
+        if (processes.contains(name)) {
+            throw new InvalidScenarioException(f.path("name"), "process '" + name + "' is already defined by an earlier operation");
+        }
+        Long limit = f.optNumber("lockedLimit");
+        if (limit != null && limit < 0) {
+            throw new InvalidScenarioException(f.path("lockedLimit"), "must not be negative, was " + Numbers.hex(limit));
+        }
+        processes.add(name);
+        return new NewProcess(name, limit);
+    }
+
+    private String processRef(Fields f, String field) {
+        String name = f.string(field);
+        if (!processes.contains(name)) {
+            throw new InvalidScenarioException(f.path(field), "no process named '" + name + "' is defined by an earlier operation (process)");
+        }
+        return name;
+    }
+
+    private Operation mmap(Fields f) {
+        String process = processRef(f, "process");
+        long size = positive(f, "size");
+        int permissions = permissions(f, "perms");
+        Long va = f.optNumber("va");
+        String as = newName(f, "as", mmaps.keySet(), "mmap");
+        if (as != null) {
+            mmaps.put(as, process);
+        }
+        return new Mmap(process, size, permissions, va, as);
+    }
+
+    /**
+     * The process a step names with {@code process}, or the one its {@code mmap} belongs to when
+     * {@code process} is left out; both must agree.
+     */
+    private String processOf(Fields f, VirtualAddress va) {
+        if (va.mmap() == null || f.has("process")) {
+            String process = processRef(f, "process");
+            if (va.mmap() != null && !mmaps.get(va.mmap()).equals(process)) {
+                throw new InvalidScenarioException(f.path("mmap"), "'" + va.mmap() + "' is memory of process '" + mmaps.get(va.mmap())
+                        + "', not of '" + process + "'");
+            }
+            return process;
+        }
+        f.raw("process");
+        return mmaps.get(va.mmap());
+    }
+
+    /** {@code field} (an absolute address) or {@code mmap} with an optional {@code offset}. */
+    private VirtualAddress virtualAddress(Fields f, String field) {
+        boolean absolute = f.has(field);
+        boolean named = f.has("mmap");
+        if (absolute == named) {
+            throw new InvalidScenarioException(f.path(), "give exactly one of \"" + field + "\" (an address) or \"mmap\" (a name given by mmap's \"as\", with an optional \"offset\")");
+        }
+        if (absolute) {
+            f.raw("mmap");
+            if (f.has("offset")) {
+                throw new InvalidScenarioException(f.path("offset"), "goes with \"mmap\"; with \"" + field + "\" write the whole address");
+            }
+            f.raw("offset");
+            return new VirtualAddress(null, f.number(field));
+        }
+        f.raw(field);
+        String name = f.string("mmap");
+        if (!mmaps.containsKey(name)) {
+            throw new InvalidScenarioException(f.path("mmap"), "no mapping named '" + name + "' is defined by an earlier mmap (\"as\")");
+        }
+        Long offset = f.optNumber("offset");
+        if (offset != null && offset < 0) {
+            throw new InvalidScenarioException(f.path("offset"), "must not be negative, was " + Numbers.hex(offset));
+        }
+        return new VirtualAddress(name, offset == null ? 0 : offset);
+    }
+
+    private Operation munmap(Fields f) {
+        VirtualAddress va = virtualAddress(f, "va");
+        String process = processOf(f, va);
+        return new Munmap(process, va, positive(f, "size"));
+    }
+
+    private Operation processBytes(Fields f, boolean check) {
+        VirtualAddress va = virtualAddress(f, "va");
+        String process = processOf(f, va);
+        return new ProcessBytes(process, va, bytes(f, true), check);
+    }
+
+    private Operation attachAux(Fields f) {
+        String device = deviceRef(f);
+        String domain = domainRef(f, true);
+        String pasidAs = newName(f, "pasidAs", pasidNames, "PASID");
+        if (pasidAs != null) {
+            pasidNames.add(pasidAs);
+        }
+        return new AttachAux(device, domain, pasidAs);
+    }
+
+    private Operation check(Fields f) {
+        for (String known : List.of("device", "auxDomains", "parent", "type", "availableInstances")) {
+            f.raw(known);
+        }
+        Counter pasids = counter(f, "pasidsInUse");
+        Counter tablePages = counter(f, "tablePagesInUse");
+        Counter processPages = counter(f, "processPagesInUse");
+        String process = f.has("process") ? processRef(f, "process") : null;
+        Long locked = f.optNumber("lockedBytes");
+        Boolean alive = f.has("alive") ? f.bool("alive", false) : null;
+        f.raw("alive");
+        if (process == null) {
+            f.raw("process");
+            requireWith(f, "lockedBytes", locked != null, "process");
+            requireWith(f, "alive", alive != null, "process");
+        } else if (locked == null && alive == null) {
+            throw new InvalidScenarioException(f.path("process"), "goes with \"lockedBytes\" or \"alive\"");
+        }
+        String device = null;
+        Integer aux = null;
+        if (f.has("device") || f.has("auxDomains")) {
+            device = deviceRef(f);
+            aux = f.integer("auxDomains", 0, Integer.MAX_VALUE);
+        }
+        String parent = null;
+        String type = null;
+        Integer available = null;
+        if (f.has("parent") || f.has("type") || f.has("availableInstances")) {
+            parent = parentRef(f);
+            type = typeRef(f, parent);
+            available = f.integer("availableInstances", 0, Integer.MAX_VALUE);
+        }
+        String save = newName(f, "save", snapshots, "snapshot");
+        if (save != null) {
+            snapshots.add(save);
+        }
+        Check c = new Check(pasids, tablePages, processPages, process, locked, alive, device, aux, parent, type, available, save);
+        if (pasids == null && tablePages == null && processPages == null && process == null && device == null && parent == null
+                && save == null) {
+            throw new InvalidScenarioException(f.path(), "checks nothing; give pasidsInUse, tablePagesInUse, processPagesInUse, "
+                    + "process with lockedBytes or alive, device with auxDomains, parent and type with availableInstances, or save");
+        }
+        return c;
+    }
+
+    // ------------------------------------------------------------------ mdevs and containers
+
+    private Operation mdevParent(Fields f) {
+        String device = deviceRef(f);
+        if (parents.containsKey(device)) {
+            throw new InvalidScenarioException(f.path("device"), "device " + device + " is already an mdev parent");
+        }
+        List<MdevTypeDef> types = new ArrayList<>();
+        Set<String> names = new HashSet<>();
+        for (Fields t : f.objects("types", true)) {
+            String name = t.string("name");
+            if (!names.add(name)) {
+                throw new InvalidScenarioException(t.path("name"), "type '" + name + "' is listed twice");
+            }
+            types.add(new MdevTypeDef(name, t.string("deviceApi"), t.integer("maxInstances", 0, Integer.MAX_VALUE)));
+            t.finish();
+        }
+        if (types.isEmpty()) {
+            throw new InvalidScenarioException(f.path("types"), "must list at least one mdev type");
+        }
+        parents.put(device, names);
+        return new MdevParent(device, types);
+    }
+
+    private String parentRef(Fields f) {
+        String text = f.string("parent");
+        RequesterId rid = devices.get(text);
+        if (rid == null && parsesAsRid(text)) {
+            rid = devices.get(RequesterId.parse(text).toString());
+        }
+        if (rid == null || !parents.containsKey(rid.toString())) {
+            throw new InvalidScenarioException(f.path("parent"), "no mdev parent '" + text + "' is registered by an earlier operation (mdevParent)");
+        }
+        return rid.toString();
+    }
+
+    private String typeRef(Fields f, String parent) {
+        String type = f.string("type");
+        if (!parents.get(parent).contains(type)) {
+            throw new InvalidScenarioException(f.path("type"), "parent " + parent + " has no mdev type '" + type + "'; types: "
+                    + new TreeSet<>(parents.get(parent)));
+        }
+        return type;
+    }
+
+    private Operation mdevCreate(Fields f) {
+        String parent = parentRef(f);
+        String uuidText = f.string("uuid");
+        UUID uuid;
+        if (!uuidText.matches("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")) {
+            throw new InvalidScenarioException(f.path("uuid"), "must be a UUID such as \"c0ffee00-0000-4000-8000-000000000001\", was \"" + uuidText + "\"");
+        }
+        uuid = UUID.fromString(uuidText);
+        if (mdevs.containsKey(uuid.toString())) {
+            throw new InvalidScenarioException(f.path("uuid"), "an mdev " + uuid + " is already created by an earlier operation");
+        }
+        String type = typeRef(f, parent);
+        String name = f.optString("name");
+        if (name != null && (mdevs.containsKey(name) || devices.containsKey(name) || parsesAsRid(name))) {
+            throw new InvalidScenarioException(f.path("name"), "'" + name + "' already names an mdev or a device, or looks like a requester id");
+        }
+        String canonical = name != null ? name : uuid.toString();
+        mdevs.put(uuid.toString(), canonical);
+        if (name != null) {
+            mdevs.put(name, canonical);
+        }
+        return new MdevCreate(parent, uuid, type, name);
+    }
+
+    /** The printed name of the mdev a step names (alias or UUID) in {@code mdev}. */
+    private String mdevRef(Fields f) {
+        String text = f.string("mdev");
+        String canonical = mdevs.get(text);
+        if (canonical == null) {
+            canonical = mdevs.get(text.toLowerCase(Locale.ROOT));
+        }
+        if (canonical == null) {
+            throw new InvalidScenarioException(f.path("mdev"), "no mdev '" + text + "' is created by an earlier operation (mdevCreate)");
+        }
+        return canonical;
+    }
+
+    private Operation newContainer(Fields f) {
+        String name = f.string("name");
+        if (containers.containsKey(name)) {
+            throw new InvalidScenarioException(f.path("name"), "container '" + name + "' is already defined by an earlier operation");
+        }
+        String owner = processRef(f, "owner");
+        containers.put(name, owner);
+        return new NewContainer(name, owner);
+    }
+
+    private String containerRef(Fields f) {
+        String name = f.string("container");
+        if (!containers.containsKey(name)) {
+            throw new InvalidScenarioException(f.path("container"), "no container named '" + name + "' is defined by an earlier operation (container)");
+        }
+        return name;
+    }
+
+    private Operation containerAttach(Fields f, boolean detach) {
+        String container = containerRef(f);
+        if (f.has("mdev") == f.has("device")) {
+            throw new InvalidScenarioException(f.path(), "give exactly one of \"device\" (a whole PCI device) or \"mdev\"");
+        }
+        if (f.has("mdev")) {
+            f.raw("device");
+            return new ContainerAttach(container, null, mdevRef(f), detach);
+        }
+        f.raw("mdev");
+        return new ContainerAttach(container, deviceRef(f), null, detach);
+    }
+
+    private Operation mapDma(Fields f) {
+        String container = containerRef(f);
+        VirtualAddress vaddr = virtualAddress(f, "vaddr");
+        if (vaddr.mmap() != null && !mmaps.get(vaddr.mmap()).equals(containers.get(container))) {
+            throw new InvalidScenarioException(f.path("mmap"), "'" + vaddr.mmap() + "' is memory of process '" + mmaps.get(vaddr.mmap())
+                    + "', but container '" + container + "' is owned by '" + containers.get(container) + "'");
+        }
+        return new MapDma(container, vaddr, f.number("iova"), positive(f, "size"), permissions(f, "perms"));
+    }
+
+    private Operation containerInfo(Fields f) {
+        String container = containerRef(f);
+        Long pageSizes = null;
+        String sizes = f.optString("pageSizes");
+        if (sizes != null) {
+            long bitmap = 0;
+            for (String part : sizes.split(",", -1)) {
+                long size;
+                try {
+                    size = PageSizes.parseSize(part);
+                } catch (IommuException e) {
+                    size = 0;
+                }
+                if (Long.bitCount(size) != 1 || size < 4096) {
+                    throw new InvalidScenarioException(f.path("pageSizes"), "must be powers of two from 4K, such as \"4K,2M,1G\", was \"" + sizes + "\"");
+                }
+                bitmap |= size;
+            }
+            pageSizes = bitmap;
+        }
+        List<Operation.IovaSpan> ranges = null;
+        if (f.has("iovaRanges")) {
+            ranges = new ArrayList<>();
+            for (Fields r : f.objects("iovaRanges", true)) {
+                long start = r.number("start");
+                long end = r.number("end");
+                if (Long.compareUnsigned(start, end) > 0) {
+                    throw new InvalidScenarioException(r.path("end"), "must not be below start " + Numbers.hex(start) + ", was " + Numbers.hex(end));
+                }
+                r.finish();
+                ranges.add(new Operation.IovaSpan(start, end));
+            }
+        } else {
+            f.raw("iovaRanges");
+        }
+        Boolean pasidSupport = f.has("pasidSupport") ? f.bool("pasidSupport", false) : null;
+        f.raw("pasidSupport");
+        Integer pasidBits = f.optInteger("pasidBits", 0, Pasid.MAX_WIDTH);
+        return new ContainerInfo(container, pageSizes, ranges, pasidSupport, pasidBits);
+    }
+
+    private static void requireWith(Fields f, String field, boolean present, String with) {
+        if (present) {
+            throw new InvalidScenarioException(f.path(field), "needs \"" + with + "\"");
+        }
+    }
+
+    /** A counter expectation: a number, or the name of a snapshot saved by an earlier check. */
+    private Counter counter(Fields f, String field) {
+        JsonNode v = f.raw(field);
+        if (v == null) {
+            return null;
+        }
+        if (v.isTextual() && snapshots.contains(v.textValue())) {
+            return new Counter(0, v.textValue());
+        }
+        if (v.isTextual() && !looksLikeNumber(v.textValue())) {
+            throw new InvalidScenarioException(f.path(field), "no snapshot named '" + v.textValue()
+                    + "' is saved by an earlier check (\"save\"); snapshots: " + new java.util.TreeSet<>(snapshots));
+        }
+        long value = Numbers.parse(v, f.path(field));
+        if (value < 0) {
+            throw new InvalidScenarioException(f.path(field), "must not be negative, was " + value);
+        }
+        return new Counter(value, null);
     }
 
     /** Bytes from {@code data} (hex pairs, spaces and colons ignored) or {@code text} (UTF-8). */

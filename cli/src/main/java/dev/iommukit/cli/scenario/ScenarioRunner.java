@@ -7,7 +7,34 @@ import dev.iommukit.api.DmaResult;
 import dev.iommukit.api.Domain;
 import dev.iommukit.api.Machine;
 import dev.iommukit.api.PagingDomain;
+import dev.iommukit.api.CpuArchitecture;
+import dev.iommukit.api.Process;
 import dev.iommukit.cli.scenario.Operation.Attach;
+import dev.iommukit.cli.scenario.Operation.AttachAux;
+import dev.iommukit.cli.scenario.Operation.AuxFeature;
+import dev.iommukit.cli.scenario.Operation.Check;
+import dev.iommukit.cli.scenario.Operation.Counter;
+import dev.iommukit.cli.scenario.Operation.DetachAux;
+import dev.iommukit.cli.scenario.Operation.Exit;
+import dev.iommukit.cli.scenario.Operation.Mmap;
+import dev.iommukit.cli.scenario.Operation.Munmap;
+import dev.iommukit.cli.scenario.Operation.NewProcess;
+import dev.iommukit.cli.scenario.Operation.ProcessBytes;
+import dev.iommukit.cli.scenario.Operation.VirtualAddress;
+import dev.iommukit.cli.scenario.Operation.ContainerAttach;
+import dev.iommukit.cli.scenario.Operation.ContainerClose;
+import dev.iommukit.cli.scenario.Operation.ContainerInfo;
+import dev.iommukit.cli.scenario.Operation.MapDma;
+import dev.iommukit.cli.scenario.Operation.MdevCreate;
+import dev.iommukit.cli.scenario.Operation.MdevParent;
+import dev.iommukit.cli.scenario.Operation.MdevRemove;
+import dev.iommukit.cli.scenario.Operation.MdevTypeDef;
+import dev.iommukit.cli.scenario.Operation.NewContainer;
+import dev.iommukit.cli.scenario.Operation.UnmapDma;
+import dev.iommukit.mdev.Container;
+import dev.iommukit.mdev.Mdev;
+import dev.iommukit.mdev.MdevCore;
+import dev.iommukit.mdev.MdevTypeSpec;
 import dev.iommukit.cli.scenario.Operation.AttachPasid;
 import dev.iommukit.cli.scenario.Operation.CheckMemory;
 import dev.iommukit.cli.scenario.Operation.Close;
@@ -27,6 +54,7 @@ import dev.iommukit.spi.domain.DomainOptions;
 import dev.iommukit.spi.domain.DomainType;
 import dev.iommukit.spi.domain.Permissions;
 import dev.iommukit.spi.error.IommuException;
+import dev.iommukit.spi.error.NotFoundException;
 import dev.iommukit.spi.fault.Fault;
 import dev.iommukit.spi.memory.ExternalAbortException;
 import java.io.PrintWriter;
@@ -65,6 +93,11 @@ public final class ScenarioRunner {
         if (spec.tablePool() != null) {
             b.tablePool(spec.tablePool().base(), spec.tablePool().size());
         }
+        if (spec.processMemory() != null) {
+            b.processMemory(spec.processMemory().base(), spec.processMemory().size());
+        }
+        boolean allSmmu = spec.units().stream().allMatch(u -> u.backend().equals("smmuv3"));
+        b.cpu(spec.cpu() != null ? spec.cpu() : allSmmu ? CpuArchitecture.AARCH64 : CpuArchitecture.X86_64);
         for (int i = 0; i < spec.units().size(); i++) {
             MachineSpec.UnitSpec u = spec.units().get(i);
             if (registry.find(u.backend()).isEmpty()) {
@@ -121,6 +154,13 @@ public final class ScenarioRunner {
     private final class Execution {
         private final Machine machine;
         private final Map<String, Domain> domains = new HashMap<>();
+        private final Map<String, Process> processes = new HashMap<>();
+        private final Map<String, Region> mmaps = new HashMap<>();
+        private final Map<String, Integer> pasids = new HashMap<>();
+        private final Map<String, long[]> snapshots = new HashMap<>();
+        private final Map<String, Mdev> mdevs = new HashMap<>();
+        private final Map<String, Container> containers = new HashMap<>();
+        private MdevCore mdevCore;
         private final List<String> failures = new ArrayList<>();
         private int passed;
         private int failed;
@@ -240,13 +280,308 @@ public final class ScenarioRunner {
                 return "matches";
             } else if (operation instanceof Dma d) {
                 return dma(d);
+            } else if (operation instanceof NewProcess p) {
+                Process process = machine.newProcess(p.name());
+                if (p.lockedLimit() != null) {
+                    process.setLockedMemoryLimit(p.lockedLimit());
+                }
+                processes.put(p.name(), process);
+                return "pid " + process.pid() + ", " + process.cpu().name().toLowerCase(java.util.Locale.ROOT)
+                        + " page tables at " + Numbers.hex(process.pageTableRoot());
+            } else if (operation instanceof Mmap m) {
+                Process process = process(m.process());
+                long va;
+                if (m.va() != null) {
+                    process.map(m.va(), m.size(), m.permissions());
+                    va = m.va();
+                } else {
+                    va = process.mmap(m.size(), m.permissions());
+                }
+                if (m.as() != null) {
+                    mmaps.put(m.as(), new Region(process, va, m.size()));
+                }
+                return "va " + Numbers.hex(va) + " -> pa " + Numbers.hex(process.resolve(va))
+                        + (m.size() > 4096 ? ", ..." : "");
+            } else if (operation instanceof Munmap m) {
+                process(m.process()).munmap(va(m.va()), m.size());
+                return "";
+            } else if (operation instanceof ProcessBytes p) {
+                return processBytes(p);
+            } else if (operation instanceof Exit e) {
+                process(e.process()).exit();
+                return "";
+            } else if (operation instanceof AuxFeature a) {
+                Device dev = machine.device(a.device());
+                if (a.enable()) {
+                    dev.enableAuxDomains();
+                } else {
+                    dev.disableAuxDomains();
+                }
+                return "";
+            } else if (operation instanceof AttachAux a) {
+                int pasid = machine.device(a.device()).attachAuxDomain(domain(a.domain()));
+                if (a.pasidAs() != null) {
+                    pasids.put(a.pasidAs(), pasid);
+                }
+                return "pasid " + pasid;
+            } else if (operation instanceof DetachAux a) {
+                machine.device(a.device()).detachAuxDomain(domain(a.domain()));
+                return "";
+            } else if (operation instanceof MdevParent p) {
+                List<MdevTypeSpec> types = new ArrayList<>();
+                for (MdevTypeDef t : p.types()) {
+                    types.add(new MdevTypeSpec(t.name(), t.deviceApi(), t.maxInstances()));
+                }
+                mdevCore().registerParent(machine.device(p.device()), types);
+                return "";
+            } else if (operation instanceof MdevCreate c) {
+                Mdev m = parent(c.parent()).create(c.uuid(), c.type());
+                mdevs.put(c.name() != null ? c.name() : c.uuid().toString(), m);
+                return c.uuid() + ", " + m.type().availableInstances() + " more available";
+            } else if (operation instanceof MdevRemove r) {
+                mdev(r.mdev()).remove();
+                return "";
+            } else if (operation instanceof NewContainer c) {
+                Container container = mdevCore().newContainer(process(c.owner()));
+                containers.put(c.name(), container);
+                return "";
+            } else if (operation instanceof ContainerAttach a) {
+                Container container = container(a.container());
+                if (a.mdev() != null) {
+                    Mdev m = mdev(a.mdev());
+                    if (a.detach()) {
+                        container.detach(m);
+                        return "";
+                    }
+                    container.attach(m);
+                    return m.pasid().isPresent() ? "aux domain at pasid " + m.pasid().getAsInt() + " of " + m.iommuDevice().name() : "";
+                }
+                Device dev = machine.device(a.device());
+                if (a.detach()) {
+                    container.detach(dev);
+                } else {
+                    container.attach(dev);
+                }
+                return "";
+            } else if (operation instanceof MapDma m) {
+                container(m.container()).mapDma(va(m.vaddr()), m.iova(), m.size(), m.permissions());
+                return "";
+            } else if (operation instanceof UnmapDma u) {
+                long unmapped = container(u.container()).unmapDma(u.iova(), u.size());
+                String text = "unmapped " + Numbers.hex(unmapped) + " bytes";
+                if (u.expectUnmapped() != null && u.expectUnmapped() != unmapped) {
+                    throw new StepFailure(text + "; expected " + Numbers.hex(u.expectUnmapped()));
+                }
+                return text;
+            } else if (operation instanceof ContainerInfo i) {
+                return containerInfo(i);
+            } else if (operation instanceof ContainerClose c) {
+                container(c.container()).close();
+                return "";
+            } else if (operation instanceof Check c) {
+                return check(c);
             }
             throw new IllegalStateException("unhandled operation " + operation);
         }
 
+        private MdevCore mdevCore() {
+            if (mdevCore == null) {
+                mdevCore = new MdevCore(machine);
+            }
+            return mdevCore;
+        }
+
+        /** The registered mdev parent {@code device}; {@link NotFoundException} when it is not one. */
+        private dev.iommukit.mdev.MdevParent parent(String device) {
+            Device d = machine.device(device);
+            return mdevCore().parents().stream().filter(p -> p.device() == d).findFirst()
+                    .orElseThrow(() -> new NotFoundException("parent: " + device + " is not a registered mdev parent"));
+        }
+
+        private Mdev mdev(String name) throws StepFailure {
+            Mdev m = mdevs.get(name);
+            if (m == null) {
+                throw new StepFailure("mdev '" + name + "' does not exist: the mdevCreate that creates it failed");
+            }
+            return m;
+        }
+
+        private Container container(String name) throws StepFailure {
+            Container c = containers.get(name);
+            if (c == null) {
+                throw new StepFailure("container '" + name + "' does not exist: the operation that creates it failed");
+            }
+            return c;
+        }
+
+        private String containerInfo(ContainerInfo i) throws StepFailure {
+            dev.iommukit.mdev.ContainerInfo info = container(i.container()).info();
+            List<Operation.IovaSpan> ranges = info.iovaRanges().stream().map(r -> new Operation.IovaSpan(r.start(), r.end())).toList();
+            String text = "pages " + PageSizes.format(info.pageSizes()) + ", iova " + spans(ranges)
+                    + ", " + (info.pasidSupport() ? "pasid " + info.pasidBits() + " bits" : "no pasid");
+            List<String> wrong = new ArrayList<>();
+            if (i.pageSizes() != null && i.pageSizes() != info.pageSizes()) {
+                wrong.add("pages " + PageSizes.format(i.pageSizes()));
+            }
+            if (i.iovaRanges() != null && !i.iovaRanges().equals(ranges)) {
+                wrong.add("iova " + spans(i.iovaRanges()));
+            }
+            if (i.pasidSupport() != null && i.pasidSupport() != info.pasidSupport()) {
+                wrong.add(i.pasidSupport() ? "pasid support" : "no pasid support");
+            }
+            if (i.pasidBits() != null && i.pasidBits() != info.pasidBits()) {
+                wrong.add("pasid " + i.pasidBits() + " bits");
+            }
+            if (!wrong.isEmpty()) {
+                throw new StepFailure(text + "; expected " + String.join(", ", wrong));
+            }
+            return text;
+        }
+
+        private Process process(String name) throws StepFailure {
+            Process p = processes.get(name);
+            if (p == null) {
+                throw new StepFailure("process '" + name + "' does not exist: the operation that creates it failed");
+            }
+            return p;
+        }
+
+        private long va(VirtualAddress va) throws StepFailure {
+            return va.mmap() == null ? va.offset() : region(va.mmap()).va() + va.offset();
+        }
+
+        private Region region(String name) throws StepFailure {
+            Region r = mmaps.get(name);
+            if (r == null) {
+                throw new StepFailure("mapping '" + name + "' does not exist: the mmap that creates it failed");
+            }
+            return r;
+        }
+
+        private String processBytes(ProcessBytes p) throws StepFailure {
+            Process process = process(p.process());
+            long va = va(p.va());
+            byte[] actual = new byte[p.data().length];
+            int done = 0;
+            while (done < actual.length) {
+                long a = va + done;
+                int chunk = (int) Math.min(actual.length - done, 4096 - (a & 0xFFF));
+                long pa = process.resolve(a);
+                if (pa < 0) {
+                    throw IommuException.invalid("va", Numbers.hex(a) + " is not mapped in " + process);
+                }
+                if (p.check()) {
+                    machine.memory().read(pa, actual, done, chunk);
+                } else {
+                    machine.memory().write(pa, p.data(), done, chunk);
+                }
+                done += chunk;
+            }
+            if (!p.check()) {
+                return "pa " + Numbers.hex(process.resolve(va));
+            }
+            if (!Arrays.equals(actual, p.data())) {
+                throw new StepFailure("holds " + bytes(actual) + "; expected " + bytes(p.data()));
+            }
+            return "matches";
+        }
+
+        private long[] counters() {
+            return new long[] {machine.pasidsInUse(), machine.tablePagesInUse(), machine.processPagesInUse()};
+        }
+
+        private String check(Check c) throws StepFailure {
+            long[] now = counters();
+            List<String> seen = new ArrayList<>();
+            List<String> wrong = new ArrayList<>();
+            compare("pasidsInUse", c.pasidsInUse(), now, 0, seen, wrong);
+            compare("tablePagesInUse", c.tablePagesInUse(), now, 1, seen, wrong);
+            compare("processPagesInUse", c.processPagesInUse(), now, 2, seen, wrong);
+            if (c.process() != null) {
+                Process p = process(c.process());
+                if (c.lockedBytes() != null) {
+                    long locked = p.lockedBytes();
+                    seen.add("lockedBytes " + Numbers.hex(locked));
+                    if (locked != c.lockedBytes()) {
+                        wrong.add("lockedBytes " + Numbers.hex(c.lockedBytes()));
+                    }
+                }
+                if (c.alive() != null) {
+                    seen.add(p.isAlive() ? "alive" : "exited");
+                    if (p.isAlive() != c.alive()) {
+                        wrong.add(c.alive() ? "alive" : "exited");
+                    }
+                }
+            }
+            if (c.device() != null) {
+                int aux = machine.device(c.device()).auxDomains().size();
+                seen.add("auxDomains " + aux);
+                if (aux != c.auxDomains()) {
+                    wrong.add("auxDomains " + c.auxDomains());
+                }
+            }
+            if (c.parent() != null) {
+                int available = parent(c.parent()).type(c.type()).availableInstances();
+                seen.add(c.type() + " availableInstances " + available);
+                if (available != c.availableInstances()) {
+                    wrong.add(c.type() + " availableInstances " + c.availableInstances());
+                }
+            }
+            if (c.save() != null) {
+                snapshots.put(c.save(), now);
+                seen.add("saved as " + c.save());
+            }
+            String text = String.join(", ", seen);
+            if (!wrong.isEmpty()) {
+                throw new StepFailure(text + "; expected " + String.join(", ", wrong));
+            }
+            return text;
+        }
+
+        private void compare(String name, Counter expected, long[] now, int index, List<String> seen, List<String> wrong)
+                throws StepFailure {
+            if (expected == null) {
+                return;
+            }
+            long want = expected.value();
+            if (expected.snapshot() != null) {
+                long[] saved = snapshots.get(expected.snapshot());
+                if (saved == null) {
+                    throw new StepFailure("snapshot '" + expected.snapshot() + "' does not exist: the check that saves it failed");
+                }
+                want = saved[index];
+            }
+            seen.add(name + " " + now[index]);
+            if (now[index] != want) {
+                wrong.add(name + " " + want + (expected.snapshot() != null ? " (as at " + expected.snapshot() + ")" : ""));
+            }
+        }
+
         private String dma(Dma d) throws StepFailure {
+            if (d.mdev() != null) {
+                Mdev m = mdev(d.mdev());
+                byte[] read = null;
+                DmaResult r;
+                if (!d.transfers()) {
+                    r = m.translate(d.address(), d.access());
+                } else if (d.access() == AccessType.WRITE) {
+                    r = m.write(d.address(), d.data());
+                } else {
+                    read = new byte[d.length()];
+                    r = m.read(d.address(), read);
+                }
+                return outcome(d, r, read);
+            }
             Device dev = machine.device(d.device());
-            DmaAttributes attributes = new DmaAttributes(d.pasid(), d.execute(), d.privileged());
+            int pasid = d.pasid();
+            if (d.pasidName() != null) {
+                Integer p = pasids.get(d.pasidName());
+                if (p == null) {
+                    throw new StepFailure("PASID '" + d.pasidName() + "' does not exist: the attachAux that records it failed");
+                }
+                pasid = p;
+            }
+            DmaAttributes attributes = new DmaAttributes(pasid, d.execute(), d.privileged());
             DmaResult r;
             byte[] read = null;
             if (!d.transfers()) {
@@ -257,6 +592,10 @@ public final class ScenarioRunner {
                 read = new byte[d.length()];
                 r = dev.read(d.address(), read, attributes);
             }
+            return outcome(d, r, read);
+        }
+
+        private String outcome(Dma d, DmaResult r, byte[] read) throws StepFailure {
             String got = r.ok() ? "pa " + Numbers.hex(r.physicalAddress()) : describe(r.fault());
             if (d.transfers() && r.faulted() && r.bytesTransferred() > 0) {
                 got += " after " + r.bytesTransferred() + " bytes";
@@ -268,8 +607,24 @@ public final class ScenarioRunner {
                 }
                 return got;
             }
-            if (r.faulted() || r.physicalAddress() != e.pa()) {
-                throw new StepFailure(got + "; expected pa " + Numbers.hex(e.pa()));
+            long pa;
+            String where;
+            if (e.va() != null) {
+                Region region = region(e.va().mmap());
+                pa = region.process().resolve(region.va() + e.va().offset());
+                where = e.va() + " (pa " + (pa < 0 ? "none: not mapped" : Numbers.hex(pa)) + ")";
+                if (pa < 0) {
+                    throw new StepFailure(got + "; expected " + where);
+                }
+            } else {
+                pa = e.pa();
+                where = "pa " + Numbers.hex(pa);
+            }
+            if (r.faulted() || r.physicalAddress() != pa) {
+                throw new StepFailure(got + "; expected " + where);
+            }
+            if (e.va() != null) {
+                got += " = " + e.va();
             }
             if (e.data() != null && !Arrays.equals(read, e.data())) {
                 throw new StepFailure(got + ", read " + bytes(read) + "; expected " + bytes(e.data()));
@@ -277,6 +632,13 @@ public final class ScenarioRunner {
             return got + (e.data() != null ? ", data matches" : "");
         }
     }
+
+    private static String spans(List<Operation.IovaSpan> ranges) {
+        return ranges.isEmpty() ? "none" : ranges.stream().map(Operation.IovaSpan::toString).collect(Collectors.joining(" "));
+    }
+
+    /** Memory a process mapped with {@code mmap ... as}. */
+    private record Region(Process process, long va, long size) {}
 
     private static String describe(Fault f) {
         return "fault " + f.reason() + " [" + f.record().name() + "]";
@@ -314,8 +676,48 @@ public final class ScenarioRunner {
             return "writeMemory " + Numbers.hex(w.pa()) + " " + bytes(w.data());
         } else if (operation instanceof CheckMemory c) {
             return "checkMemory " + Numbers.hex(c.pa()) + " (" + c.data().length + " bytes)";
+        } else if (operation instanceof NewProcess p) {
+            return "process " + p.name() + (p.lockedLimit() != null ? " (locked limit " + PageSizes.formatSize(p.lockedLimit()) + ")" : "");
+        } else if (operation instanceof Mmap m) {
+            return "mmap " + m.process() + (m.va() != null ? " " + Numbers.hex(m.va()) : "") + " " + PageSizes.formatSize(m.size())
+                    + " " + Permissions.toString(m.permissions()) + (m.as() != null ? " as " + m.as() : "");
+        } else if (operation instanceof Munmap m) {
+            return "munmap " + m.process() + " " + m.va() + "+" + PageSizes.formatSize(m.size());
+        } else if (operation instanceof ProcessBytes p) {
+            return p.op() + " " + p.process() + " " + p.va() + (p.check() ? " (" + p.data().length + " bytes)" : " " + bytes(p.data()));
+        } else if (operation instanceof Exit e) {
+            return "exit " + e.process();
+        } else if (operation instanceof AuxFeature a) {
+            return a.op() + " " + a.device();
+        } else if (operation instanceof AttachAux a) {
+            return "attachAux " + a.device() + " -> " + a.domain() + (a.pasidAs() != null ? " as " + a.pasidAs() : "");
+        } else if (operation instanceof DetachAux a) {
+            return "detachAux " + a.device() + " " + a.domain();
+        } else if (operation instanceof MdevParent p) {
+            return "mdevParent " + p.device() + " types " + p.types().stream()
+                    .map(t -> t.name() + " (" + t.deviceApi() + ", " + t.maxInstances() + ")").collect(Collectors.joining(", "));
+        } else if (operation instanceof MdevCreate c) {
+            return "mdevCreate " + (c.name() != null ? c.name() : c.uuid()) + " of " + c.type() + " on " + c.parent();
+        } else if (operation instanceof MdevRemove r) {
+            return "mdevRemove " + r.mdev();
+        } else if (operation instanceof NewContainer c) {
+            return "container " + c.name() + " owned by " + c.owner();
+        } else if (operation instanceof ContainerAttach a) {
+            return a.op() + " " + a.container() + " " + (a.mdev() != null ? "mdev " + a.mdev() : a.device());
+        } else if (operation instanceof MapDma m) {
+            return "mapDma " + m.container() + " " + Numbers.hex(m.iova()) + "+" + PageSizes.formatSize(m.size()) + " -> va "
+                    + m.vaddr() + " " + Permissions.toString(m.permissions());
+        } else if (operation instanceof UnmapDma u) {
+            return "unmapDma " + u.container() + " " + Numbers.hex(u.iova()) + "+" + PageSizes.formatSize(u.size());
+        } else if (operation instanceof ContainerInfo i) {
+            return "containerInfo " + i.container();
+        } else if (operation instanceof ContainerClose c) {
+            return "containerClose " + c.container();
+        } else if (operation instanceof Check c) {
+            return "check";
         } else if (operation instanceof Dma d) {
-            return "dma " + d.device() + (d.pasid() == Pasid.NONE ? "" : " pasid " + d.pasid()) + " "
+            return "dma " + (d.mdev() != null ? "mdev " + d.mdev() : d.device()) + (d.pasidName() != null ? " pasid " + d.pasidName()
+                    : d.pasid() == Pasid.NONE ? "" : " pasid " + d.pasid()) + " "
                     + d.access().name().toLowerCase(java.util.Locale.ROOT) + " " + Numbers.hex(d.address())
                     + (d.execute() ? " exec" : "") + (d.privileged() ? " priv" : "")
                     + (d.transfers() ? " (" + (d.data() != null ? d.data().length : d.length()) + " bytes)" : "");

@@ -104,15 +104,15 @@ class ScenarioParserTest {
         { "op": "identityDomain", "name": "i" }, { "op": "map", "domain": "i", "iova": 0, "pa": 0, "size": "4K", "perms": "rw" } | operations[1].domain: 'i' is not a paging domain
         { "op": "pagingDomain", "name": "a" }, { "op": "pagingDomain", "name": "a" } | operations[1].name: domain 'a' is already defined by an earlier operation
         { "op": "pagingDomain", "name": "a", "unit": "u9" } | operations[0].unit: no unit named 'u9'; units: [u0]
-        { "op": "frobnicate" } | `operations[0].op: unknown operation "frobnicate"; known: pagingDomain, identityDomain, blockedDomain, map, unmap, attach, replace, detach, attachPasid, replacePasid, detachPasid, close, writeMemory, checkMemory, dma`
+        { "op": "frobnicate" } | `operations[0].op: unknown operation "frobnicate"; known: pagingDomain, identityDomain, blockedDomain, map, unmap, attach, replace, detach, attachPasid, replacePasid, detachPasid, close, writeMemory, checkMemory, dma, process, mmap, munmap, writeProcessMemory, checkProcessMemory, exit, enableAux, disableAux, attachAux, detachAux, mdevParent, mdevCreate, mdevRemove, container, containerAttach, containerDetach, mapDma, unmapDma, containerInfo, containerClose, check`
         { "op": "pagingDomain", "name": "a", "colour": "red" } | operations[0].colour: unknown field; known here: [comment, expectError, name, nestingParent, op, unit]
         { "op": "detach", "device": "00:09.0" } | operations[0].device: no device '00:09.0' in machine.devices
         { "op": "detach", "device": "nic", "expectError": "OOPS" } | operations[0].expectError: must be one of [INVALID_ARGUMENT, NOT_SUPPORTED, BUSY, CONFLICT, NOT_FOUND, CLOSED, RESOURCE_EXHAUSTED, INTERNAL], was "OOPS"
         { "op": "detachPasid", "device": "nic", "pasid": 1048576 } | operations[0].pasid: must be in 0..1048575, was 1048576
         { "op": "dma", "device": "nic", "access": "fetch", "address": 0, "expect": { "pa": 0 } } | operations[0].access: must be "read" or "write", was "fetch"
         { "op": "dma", "device": "nic", "access": "read", "address": 0 } | operations[0].expect: is required
-        { "op": "dma", "device": "nic", "access": "read", "address": 0, "expect": { } } | operations[0].expect: must give exactly one of "pa" (the request succeeds) or "fault"
-        { "op": "dma", "device": "nic", "access": "read", "address": 0, "expect": { "pa": 0, "fault": "BLOCKED" } } | operations[0].expect: must give exactly one of "pa" (the request succeeds) or "fault"
+        { "op": "dma", "device": "nic", "access": "read", "address": 0, "expect": { } } | operations[0].expect: must give exactly one of "pa" (the request succeeds), "mmap" (it reaches that process memory) or "fault"
+        { "op": "dma", "device": "nic", "access": "read", "address": 0, "expect": { "pa": 0, "fault": "BLOCKED" } } | operations[0].expect: must give exactly one of "pa" (the request succeeds), "mmap" (it reaches that process memory) or "fault"
         { "op": "dma", "device": "nic", "access": "read", "address": 0, "expect": { "fault": "SAD" } } | operations[0].expect.fault: must be one of [BLOCKED, UNKNOWN_REQUESTER, NOT_MAPPED, PERMISSION, ACCESS_FLAG, ADDRESS_SIZE, BAD_CONFIGURATION, EXTERNAL_ABORT, UNSUPPORTED_REQUEST], was "SAD"
         { "op": "dma", "device": "nic", "access": "read", "address": 0, "expect": { "pa": 0, "vendor": "F_TRANSLATION" } } | operations[0].expect.vendor: names the architectural fault and goes with "fault"
         { "op": "dma", "device": "nic", "access": "write", "address": 0, "length": 4, "expect": { "pa": 0 } } | operations[0].length: is for reads; a write moves its data or text
