@@ -127,11 +127,6 @@ class ShippedScenariosTest {
         BackendRegistry registry = BackendRegistry.discover();
         assumeTrue(s.machine().units().stream().allMatch(u -> registry.find(u.backend()).isPresent()),
                 "backends of " + file + " are not on the class path");
-        // SMMUv3 advertises AUX_DOMAIN only from a later change of its backend; until then its mdev
-        // scenario is skipped with this reason rather than run to a NOT_SUPPORTED.
-        assumeTrue(!needsAuxDomains(s) || s.machine().units().stream()
-                        .allMatch(u -> registry.find(u.backend()).orElseThrow().capabilities().has(Capability.AUX_DOMAIN)),
-                "a backend of " + file + " does not advertise AUX_DOMAIN");
         StringWriter out = new StringWriter();
         String[] dump = new String[1];
         RunResult r = new ScenarioRunner(registry, new PrintWriter(out)).run(s, m -> dump[0] = StateDumpWriter.toString(m));
