@@ -142,7 +142,6 @@ final class DmaStorm {
                     domain.map(iova, fresh, PAGE, Permissions.READ_WRITE);
                     current.set(slot, fresh);
                 }
-                Thread.yield();
             }
         } finally {
             done.set(true);
