@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
  */
 public abstract class ConcurrencyRules extends ConformanceGroup {
     private static final int THREADS = 3;
-    private static final int OPERATIONS = 300;
+    private static final int OPERATIONS = 200;
     private static final int SLOTS = 16;
 
     protected ConcurrencyRules(KitSubject subject) {
