@@ -299,6 +299,7 @@ public abstract class ConformanceGroup {
     /** Asserts that nothing the outside can see changed since {@code before}. */
     protected final void assertUnchanged(Machine m, State before, Probe... probes) {
         State now = state(m, probes);
-        assertThat(now).withFailMessage("a refused call changed state:%n before %s%n after  %s", before, now).isEqualTo(before);
+        assertThat(now).withFailMessage("state changed across refused calls (they must change nothing, and what the test"
+                + " created and closed must give back its table pages):%n before %s%n after  %s", before, now).isEqualTo(before);
     }
 }

@@ -65,6 +65,13 @@ class KitSelfTest {
     }
 
     @Test
+    void aDiscoverableBackendIsCheckedAgainstServiceLoader() {
+        assertThat(outcome(CORRECT, "DISC-2").status()).isEqualTo(TestOutcome.Status.PASSED);
+        assertThat(outcome(STALE, "DISC-2").status()).isEqualTo(TestOutcome.Status.SKIPPED);
+        assertThat(outcome(STALE, "DISC-2").message()).contains("differently configured instance");
+    }
+
+    @Test
     void theMinimalBackendPassesAndItsUnadvertisedCapabilitiesAreCheckedAsRefused() {
         assertThat(failed(MINIMAL)).isEmpty();
         for (String rule : List.of("DISC-7", "DISC-10", "DISC-11", "INPUT-15")) {
