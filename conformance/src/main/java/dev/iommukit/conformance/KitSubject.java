@@ -55,11 +55,22 @@ public final class KitSubject {
                 .device(OTHER_UNIT, DEVICE_OTHER_UNIT, DEVICE_PASID_BITS)).build();
     }
 
+    /** The standard machine with {@code extraOptions} added to the unit's options. */
+    public Machine newMachineWithOptions(Map<String, String> extraOptions) {
+        Map<String, String> options = new java.util.HashMap<>(unitOptions);
+        options.putAll(extraOptions);
+        return customizer.apply(baseBuilder(options)).build();
+    }
+
     private Machine.Builder baseBuilder() {
+        return baseBuilder(unitOptions);
+    }
+
+    private Machine.Builder baseBuilder(Map<String, String> options) {
         return Machine.builder()
                 .backends(BackendRegistry.of(backend))
                 .ram(RAM_BASE, RAM_SIZE)
-                .unit(UNIT, backend.id(), unitOptions)
+                .unit(UNIT, backend.id(), options)
                 .device(UNIT, DEVICE_A, DEVICE_PASID_BITS)
                 .device(UNIT, DEVICE_B, DEVICE_PASID_BITS)
                 .device(UNIT, DEVICE_NO_PASID, 0);

@@ -12,6 +12,7 @@ import dev.iommukit.spi.domain.BackendDomain;
 import dev.iommukit.spi.domain.DomainInfo;
 import dev.iommukit.spi.domain.DomainOptions;
 import dev.iommukit.spi.domain.DomainType;
+import dev.iommukit.spi.error.IommuException;
 import dev.iommukit.spi.error.NotSupportedException;
 import dev.iommukit.spi.fault.Fault;
 import dev.iommukit.spi.fault.FaultReason;
@@ -93,6 +94,9 @@ final class PassThroughBackend implements IommuBackend {
 
     @Override
     public IommuUnit createUnit(UnitContext context) {
+        if (!context.options().isEmpty()) {
+            throw IommuException.invalid("options", "none are known, was " + context.options());
+        }
         Map<Integer, Boolean> identity = new ConcurrentHashMap<>();
         CapabilitySet caps = capabilities();
         return new IommuUnit() {

@@ -19,6 +19,7 @@ import dev.iommukit.spi.dma.AccessType;
 import dev.iommukit.spi.domain.DomainOptions;
 import dev.iommukit.spi.domain.Permissions;
 import dev.iommukit.spi.error.ErrorCode;
+import dev.iommukit.spi.error.IommuException;
 import dev.iommukit.spi.error.NotSupportedException;
 import java.util.List;
 import java.util.Map;
@@ -193,6 +194,17 @@ public abstract class DiscoveryRules extends ConformanceGroup {
         State before = state(machine, new Probe(devA, 1, iova(d, 0), AccessType.READ));
         assertRefused(NotSupportedException.class, ErrorCode.NOT_SUPPORTED, "PASID_ATTACH", () -> devA.attachPasid(1, d));
         assertUnchanged(machine, before, new Probe(devA, 1, iova(d, 0), AccessType.READ));
+    }
+
+    @Test
+    @Rule(id = "DISC-13")
+    @DisplayName("a unit refuses an unknown option with INVALID_ARGUMENT naming it")
+    public void unknownUnitOptionRefused() {
+        String name = "iommukit-conformance-no-such-option";
+        Throwable t = org.assertj.core.api.Assertions.catchThrowable(() -> track(subject.newMachineWithOptions(Map.of(name, "1"))));
+        assertThat(t).as("building a unit with the unknown option '%s'", name).isInstanceOf(IommuException.class);
+        assertThat(((IommuException) t).code()).as("code of %s", t).isEqualTo(ErrorCode.INVALID_ARGUMENT);
+        assertThat(t.getMessage()).as("message of %s", t).contains(name);
     }
 
     @Test
