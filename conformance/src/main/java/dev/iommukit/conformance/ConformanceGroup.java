@@ -2,6 +2,7 @@ package dev.iommukit.conformance;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
+import static org.assertj.core.api.Assertions.fail;
 import static org.assertj.core.api.Assumptions.assumeThat;
 
 import dev.iommukit.api.Device;
@@ -29,6 +30,7 @@ import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.TestInfo;
 
 /**
  * The base of every rule group: builds a fresh standard machine before each test, closes every
@@ -57,7 +59,8 @@ public abstract class ConformanceGroup {
     }
 
     @BeforeEach
-    final void buildStandardMachine() {
+    final void buildStandardMachine(TestInfo test) {
+        test.getTestMethod().map(m -> m.getAnnotation(Rule.class)).ifPresent(this::applyDeviation);
         machine = track(subject.newMachine());
         unit = machine.unit(KitSubject.UNIT);
         devA = machine.device(KitSubject.DEVICE_A);
@@ -72,6 +75,19 @@ public abstract class ConformanceGroup {
             m.close();
         }
         machines.clear();
+    }
+
+    private void applyDeviation(Rule rule) {
+        String reason = subject.deviations().get(rule.id());
+        if (reason == null) {
+            return;
+        }
+        if (rule.level() == Level.REQUIRED) {
+            fail("backend " + backendId() + " declares a deviation from " + rule.id() + " (" + reason
+                    + "), but the rule is REQUIRED and cannot be waived");
+        }
+        Assumptions.assumeTrue(false, () -> "backend " + backendId() + " declares it does not keep optional rule "
+                + rule.id() + ": " + reason);
     }
 
     /** Closes {@code m} after the test. */

@@ -29,11 +29,24 @@ public final class KitSubject {
     private final IommuBackend backend;
     private final Map<String, String> unitOptions;
     private final UnaryOperator<Machine.Builder> customizer;
+    private final Map<String, String> deviations;
 
     public KitSubject(IommuBackend backend, Map<String, String> unitOptions, UnaryOperator<Machine.Builder> customizer) {
+        this(backend, unitOptions, customizer, Map.of());
+    }
+
+    /** {@code deviations}: optional rule ids the backend declares it does not keep, each with the reason. */
+    public KitSubject(IommuBackend backend, Map<String, String> unitOptions, UnaryOperator<Machine.Builder> customizer,
+                      Map<String, String> deviations) {
         this.backend = Objects.requireNonNull(backend, "backend");
         this.unitOptions = Map.copyOf(unitOptions);
         this.customizer = Objects.requireNonNull(customizer, "customizer");
+        this.deviations = Map.copyOf(deviations);
+    }
+
+    /** The optional rules the backend declares it deviates from, with reasons. */
+    public Map<String, String> deviations() {
+        return deviations;
     }
 
     public IommuBackend backend() {
