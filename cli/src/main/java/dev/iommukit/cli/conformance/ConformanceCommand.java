@@ -157,6 +157,7 @@ public final class ConformanceCommand implements Callable<Integer> {
      */
     private static final class Progress {
         private static final int DOTS_PER_LINE = 60;
+        private static final int MESSAGE_WIDTH = 400;
         private final PrintWriter out;
         private String backend;
         private int column;
@@ -197,7 +198,7 @@ public final class ConformanceCommand implements Callable<Integer> {
             out.println();
             for (TestOutcome f : failures) {
                 out.println("  FAILED " + f.ruleId() + " [" + f.group() + ", " + f.level() + "] " + f.displayName());
-                out.println("         " + TestOutcome.firstLine(f.message()));
+                out.println("         " + TestOutcome.oneLine(f.message(), MESSAGE_WIDTH));
             }
             failures.clear();
             backend = null;

@@ -67,6 +67,20 @@ class ConformanceCommandTest {
     }
 
     @Test
+    void providersThatFailToLoadAreReported(@TempDir Path dir) throws Exception {
+        Path services = dir.resolve("META-INF/services");
+        java.nio.file.Files.createDirectories(services);
+        java.nio.file.Files.writeString(services.resolve("dev.iommukit.spi.IommuBackend"), "com.example.MissingBackend\n");
+        try (java.net.URLClassLoader loader = new java.net.URLClassLoader(new java.net.URL[] {dir.toUri().toURL()}, null)) {
+            BackendRegistry registry = BackendRegistry.discover(loader).with(GOOD);
+            assertThat(registry.failures()).hasSize(1);
+            Run one = execute(registry, "--backend", "passthru");
+            assertThat(one.err()).contains("failed to load backend provider").contains("com.example.MissingBackend");
+            assertThat(one.exit()).as("a load failure of another backend does not fail a run of one").isZero();
+        }
+    }
+
+    @Test
     void anUnknownBackendIsRefusedNamingTheKnownOnes() {
         Run r = execute(BackendRegistry.of(GOOD), "--backend", "nope");
         assertThat(r.exit()).isEqualTo(ConformanceCommand.USAGE);
