@@ -31,6 +31,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.TestInfo;
+import org.junit.jupiter.api.TestReporter;
 
 /**
  * The base of every rule group: builds a fresh standard machine before each test, closes every
@@ -59,8 +60,11 @@ public abstract class ConformanceGroup {
     }
 
     @BeforeEach
-    final void buildStandardMachine(TestInfo test) {
-        test.getTestMethod().map(m -> m.getAnnotation(Rule.class)).ifPresent(this::applyDeviation);
+    final void buildStandardMachine(TestInfo test, TestReporter reporter) {
+        test.getTestMethod().map(m -> m.getAnnotation(Rule.class)).ifPresent(rule -> {
+            reporter.publishEntry(Map.of("rule", rule.id(), "level", rule.level().name(), "backend", backendId()));
+            applyDeviation(rule);
+        });
         machine = track(subject.newMachine());
         unit = machine.unit(KitSubject.UNIT);
         devA = machine.device(KitSubject.DEVICE_A);

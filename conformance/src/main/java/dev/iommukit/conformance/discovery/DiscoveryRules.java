@@ -197,6 +197,29 @@ public abstract class DiscoveryRules extends ConformanceGroup {
     }
 
     @Test
+    @Rule(id = "DISC-14")
+    @DisplayName("a domain that is not attachable at a PASID is refused there with NOT_SUPPORTED and changes nothing")
+    public void domainNotAttachableAtPasidRefused() {
+        assumePasidAttach(devA);
+        List<dev.iommukit.api.Domain> candidates = new java.util.ArrayList<>();
+        if (caps().has(Capability.IDENTITY_DOMAIN)) {
+            candidates.add(unit.identityDomain());
+        }
+        if (caps().has(Capability.PAGING_DOMAIN)) {
+            candidates.add(unit.newPagingDomain());
+        }
+        if (caps().has(Capability.NESTING_PARENT_DOMAIN)) {
+            candidates.add(unit.newPagingDomain(DomainOptions.NESTING_PARENT));
+        }
+        var refused = candidates.stream().filter(d -> !d.info().attachableAtPasid()).findFirst();
+        Assumptions.assumeTrue(refused.isPresent(), "every domain of " + backendId() + " is attachable at a PASID");
+        Probe probe = new Probe(devA, 5, KitSubject.RAM_BASE, AccessType.READ);
+        State before = state(machine, probe);
+        assertRefused(NotSupportedException.class, ErrorCode.NOT_SUPPORTED, "domain", () -> devA.attachPasid(5, refused.get()));
+        assertUnchanged(machine, before, probe);
+    }
+
+    @Test
     @Rule(id = "DISC-13")
     @DisplayName("a unit refuses an unknown option with INVALID_ARGUMENT naming it")
     public void unknownUnitOptionRefused() {
