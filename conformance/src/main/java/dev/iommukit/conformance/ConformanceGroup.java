@@ -176,7 +176,7 @@ public abstract class ConformanceGroup {
     }
 
     /** Skips unless {@code d} may be attached at a PASID. */
-    protected static void assumeAttachableAtPasid(dev.iommukit.api.Domain d) {
+    protected static void assumeAttachableAtPasid(Domain d) {
         Assumptions.assumeTrue(d.info().attachableAtPasid(),
                 () -> "domain " + d + " (" + d.info().translation() + ") is not attachable at a PASID");
     }

@@ -3,6 +3,7 @@ package dev.iommukit.conformance;
 import dev.iommukit.api.BackendRegistry;
 import dev.iommukit.api.Machine;
 import dev.iommukit.spi.IommuBackend;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.function.UnaryOperator;
@@ -70,7 +71,7 @@ public final class KitSubject {
 
     /** The standard machine with {@code extraOptions} added to the unit's options. */
     public Machine newMachineWithOptions(Map<String, String> extraOptions) {
-        Map<String, String> options = new java.util.HashMap<>(unitOptions);
+        Map<String, String> options = new HashMap<>(unitOptions);
         options.putAll(extraOptions);
         return customizer.apply(baseBuilder(options)).build();
     }

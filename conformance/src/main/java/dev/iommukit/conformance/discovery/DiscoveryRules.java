@@ -2,10 +2,12 @@ package dev.iommukit.conformance.discovery;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 import dev.iommukit.api.BackendLoadFailure;
 import dev.iommukit.api.BackendRegistry;
 import dev.iommukit.api.Device;
+import dev.iommukit.api.Domain;
 import dev.iommukit.api.PagingDomain;
 import dev.iommukit.conformance.ConformanceGroup;
 import dev.iommukit.conformance.KitSubject;
@@ -21,6 +23,7 @@ import dev.iommukit.spi.domain.Permissions;
 import dev.iommukit.spi.error.ErrorCode;
 import dev.iommukit.spi.error.IommuException;
 import dev.iommukit.spi.error.NotSupportedException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -201,7 +204,7 @@ public abstract class DiscoveryRules extends ConformanceGroup {
     @DisplayName("a domain that is not attachable at a PASID is refused there with NOT_SUPPORTED and changes nothing")
     public void domainNotAttachableAtPasidRefused() {
         assumePasidAttach(devA);
-        List<dev.iommukit.api.Domain> candidates = new java.util.ArrayList<>();
+        List<Domain> candidates = new ArrayList<>();
         if (caps().has(Capability.IDENTITY_DOMAIN)) {
             candidates.add(unit.identityDomain());
         }
@@ -224,7 +227,7 @@ public abstract class DiscoveryRules extends ConformanceGroup {
     @DisplayName("a unit refuses an unknown option with INVALID_ARGUMENT naming it")
     public void unknownUnitOptionRefused() {
         String name = "iommukit-conformance-no-such-option";
-        Throwable t = org.assertj.core.api.Assertions.catchThrowable(() -> track(subject.newMachineWithOptions(Map.of(name, "1"))));
+        Throwable t = catchThrowable(() -> track(subject.newMachineWithOptions(Map.of(name, "1"))));
         assertThat(t).as("building a unit with the unknown option '%s'", name).isInstanceOf(IommuException.class);
         assertThat(((IommuException) t).code()).as("code of %s", t).isEqualTo(ErrorCode.INVALID_ARGUMENT);
         assertThat(t.getMessage()).as("message of %s", t).contains(name);
