@@ -169,9 +169,12 @@ final class ReferenceUnit implements IommuUnit, DmaPort {
         }
     }
 
-    private static ReferenceDomain domainFor(Context c, DmaRequest r) {
+    private ReferenceDomain domainFor(Context c, DmaRequest r) {
         if (!r.hasPasid()) {
             return c.untagged;
+        }
+        if (flaws.contains(Flaw.PASID_FALLS_BACK_TO_UNTAGGED)) {
+            return c.tagged.getOrDefault(r.pasid(), c.untagged);
         }
         if (r.pasid() < 0 || r.pasid() >= (1 << c.pasidBits)) {
             return null;

@@ -26,6 +26,7 @@ class KitSelfTest {
     private static final ReferenceBackend OVER = ReferenceBackend.withFlaws(Flaw.OVER_ADVERTISES);
     private static final ReferenceBackend LEAKY = ReferenceBackend.withFlaws(Flaw.LEAKS_TABLE_PAGES);
     private static final ReferenceBackend WRITABLE = ReferenceBackend.withFlaws(Flaw.IGNORES_READ_ONLY);
+    private static final ReferenceBackend LEAKY_PASID = ReferenceBackend.withFlaws(Flaw.PASID_FALLS_BACK_TO_UNTAGGED);
 
     @TempDir
     static Path reports;
@@ -34,7 +35,7 @@ class KitSelfTest {
 
     @BeforeAll
     static void runKitOnEveryVariant() {
-        List<IommuBackend> all = List.of(CORRECT, MINIMAL, STALE, OVER, LEAKY, WRITABLE);
+        List<IommuBackend> all = List.of(CORRECT, MINIMAL, STALE, OVER, LEAKY, WRITABLE, LEAKY_PASID);
         report = ConformanceRunner.forBackends(all).reportsTo(reports).listener(streamed::add).run();
     }
 
@@ -110,9 +111,15 @@ class KitSelfTest {
     }
 
     @Test
+    void aBackendThatLetsUnattachedPasidsThroughFailsTheIsolationRules() {
+        assertThat(failed(LEAKY_PASID)).containsExactlyInAnyOrder("ISOL-3", "ISOL-4", "ISOL-7", "FAULT-4", "INVAL-8", "INPUT-16");
+    }
+
+    @Test
     void outcomesCarryRuleLevelGroupAndAreStreamedAsTheyFinish() {
         assertThat(streamed).containsExactlyElementsOf(report.outcomes());
-        assertThat(report.backends()).containsExactly(CORRECT.id(), MINIMAL.id(), STALE.id(), OVER.id(), LEAKY.id(), WRITABLE.id());
+        assertThat(report.backends()).containsExactly(CORRECT.id(), MINIMAL.id(), STALE.id(), OVER.id(), LEAKY.id(), WRITABLE.id(),
+                LEAKY_PASID.id());
         TestOutcome o = outcome(CORRECT, "PAGING-3");
         assertThat(o.group()).isEqualTo("paging");
         assertThat(o.level()).isEqualTo("REQUIRED");
