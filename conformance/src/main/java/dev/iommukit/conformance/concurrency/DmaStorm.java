@@ -26,7 +26,7 @@ import java.util.concurrent.atomic.AtomicLongArray;
  */
 final class DmaStorm {
     private static final long PAGE = 4096;
-    private static final int REQUESTS_PER_OPERATION = 4;
+    private static final int REQUESTS_PER_HANDSHAKE = 32;
     /** How many control operations run between two waits for the workers' progress. */
     private static final int OPERATIONS_PER_HANDSHAKE = 8;
     private static final long MAX_REQUESTS = 5_000_000L;
@@ -57,13 +57,13 @@ final class DmaStorm {
     }
 
     /**
-     * Waits until every worker issued {@link #REQUESTS_PER_OPERATION} more requests (or stopped), so
+     * Waits until every worker issued {@link #REQUESTS_PER_HANDSHAKE} more requests (or stopped), so
      * that the workers keep up with the control path: progress, not time, paces the storm.
      */
     private static void awaitProgress(AtomicLongArray progress, AtomicBoolean done) {
         long[] target = new long[progress.length()];
         for (int i = 0; i < target.length; i++) {
-            target[i] = progress.get(i) + REQUESTS_PER_OPERATION;
+            target[i] = progress.get(i) + REQUESTS_PER_HANDSHAKE;
         }
         for (int i = 0; i < target.length; i++) {
             while (progress.get(i) < target[i] && !done.get()) {
