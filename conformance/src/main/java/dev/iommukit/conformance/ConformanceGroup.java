@@ -73,12 +73,25 @@ public abstract class ConformanceGroup {
         pagesAtStart = machine.tablePagesInUse();
     }
 
+    /** Closes every machine of the test; a failure to close is the test's failure, after all were tried. */
     @AfterEach
     final void closeMachines() {
+        RuntimeException first = null;
         for (Machine m : machines) {
-            m.close();
+            try {
+                m.close();
+            } catch (RuntimeException e) {
+                if (first == null) {
+                    first = e;
+                } else {
+                    first.addSuppressed(e);
+                }
+            }
         }
         machines.clear();
+        if (first != null) {
+            throw first;
+        }
     }
 
     private void applyDeviation(Rule rule) {
