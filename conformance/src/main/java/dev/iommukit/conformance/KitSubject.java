@@ -76,6 +76,11 @@ public final class KitSubject {
         return customizer.apply(baseBuilder(options)).build();
     }
 
+    /** The standard machine with a table pool of only {@code poolBytes} at the default pool address. */
+    public Machine newMachineWithTablePool(long poolBytes) {
+        return customizer.apply(baseBuilder().tablePool(Machine.DEFAULT_TABLE_POOL_BASE, poolBytes)).build();
+    }
+
     private Machine.Builder baseBuilder() {
         return baseBuilder(unitOptions);
     }

@@ -27,6 +27,7 @@ class KitSelfTest {
     private static final ReferenceBackend LEAKY = ReferenceBackend.withFlaws(Flaw.LEAKS_TABLE_PAGES);
     private static final ReferenceBackend WRITABLE = ReferenceBackend.withFlaws(Flaw.IGNORES_READ_ONLY);
     private static final ReferenceBackend LEAKY_PASID = ReferenceBackend.withFlaws(Flaw.PASID_FALLS_BACK_TO_UNTAGGED);
+    private static final ReferenceBackend PARTIAL = ReferenceBackend.withFlaws(Flaw.PARTIAL_MAP_ON_EXHAUSTION);
 
     @TempDir
     static Path reports;
@@ -35,7 +36,7 @@ class KitSelfTest {
 
     @BeforeAll
     static void runKitOnEveryVariant() {
-        List<IommuBackend> all = List.of(CORRECT, MINIMAL, STALE, OVER, LEAKY, WRITABLE, LEAKY_PASID);
+        List<IommuBackend> all = List.of(CORRECT, MINIMAL, STALE, OVER, LEAKY, WRITABLE, LEAKY_PASID, PARTIAL);
         report = ConformanceRunner.forBackends(all).reportsTo(reports).listener(streamed::add).run();
     }
 
@@ -101,7 +102,7 @@ class KitSelfTest {
     @Test
     void aBackendThatLeaksTablePagesFailsTheLifetimeRules() {
         assertThat(failed(LEAKY)).containsExactlyInAnyOrder("LIFE-2", "LIFE-3", "LIFE-4", "LIFE-7", "INPUT-10",
-                "INPUT-11");
+                "INPUT-11", "PAGING-13");
         assertThat(outcome(LEAKY, "LIFE-4").message()).contains("table pages in use after machine.close()");
     }
 
@@ -116,10 +117,17 @@ class KitSelfTest {
     }
 
     @Test
+    void aBackendWhoseMapIsNotAllOrNothingFailsTheExhaustionRule() {
+        assertThat(failed(PARTIAL)).containsExactly("PAGING-13");
+        assertThat(outcome(PARTIAL, "PAGING-13").message()).contains("must fault but reached");
+        assertThat(outcome(CORRECT, "PAGING-13").status()).isEqualTo(TestOutcome.Status.PASSED);
+    }
+
+    @Test
     void outcomesCarryRuleLevelGroupAndAreStreamedAsTheyFinish() {
         assertThat(streamed).containsExactlyElementsOf(report.outcomes());
         assertThat(report.backends()).containsExactly(CORRECT.id(), MINIMAL.id(), STALE.id(), OVER.id(), LEAKY.id(), WRITABLE.id(),
-                LEAKY_PASID.id());
+                LEAKY_PASID.id(), PARTIAL.id());
         TestOutcome o = outcome(CORRECT, "PAGING-3");
         assertThat(o.group()).isEqualTo("paging");
         assertThat(o.level()).isEqualTo("REQUIRED");
