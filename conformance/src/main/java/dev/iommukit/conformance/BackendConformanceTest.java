@@ -46,10 +46,19 @@ public abstract class BackendConformanceTest {
         return builder;
     }
 
+    /**
+     * The {@link Level#OPTIONAL} rules this backend declares it does not keep, by rule id, each
+     * with the reason; those tests are skipped showing the reason. A {@link Level#REQUIRED} rule
+     * cannot be waived: its test fails saying so.
+     */
+    protected Map<String, String> deviations() {
+        return Map.of();
+    }
+
     /** What the rule groups test: built once per test instance. */
     protected final KitSubject subject() {
         if (subject == null) {
-            subject = new KitSubject(backend(), unitOptions(), this::customize);
+            subject = new KitSubject(backend(), unitOptions(), this::customize, deviations());
         }
         return subject;
     }

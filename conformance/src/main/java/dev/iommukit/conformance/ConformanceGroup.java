@@ -2,6 +2,7 @@ package dev.iommukit.conformance;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
+import static org.assertj.core.api.Assertions.fail;
 import static org.assertj.core.api.Assumptions.assumeThat;
 
 import dev.iommukit.api.Device;
@@ -29,6 +30,8 @@ import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.TestInfo;
+import org.junit.jupiter.api.TestReporter;
 
 /**
  * The base of every rule group: builds a fresh standard machine before each test, closes every
@@ -57,7 +60,11 @@ public abstract class ConformanceGroup {
     }
 
     @BeforeEach
-    final void buildStandardMachine() {
+    final void buildStandardMachine(TestInfo test, TestReporter reporter) {
+        test.getTestMethod().map(m -> m.getAnnotation(Rule.class)).ifPresent(rule -> {
+            reporter.publishEntry(Map.of("rule", rule.id(), "level", rule.level().name(), "backend", backendId()));
+            applyDeviation(rule);
+        });
         machine = track(subject.newMachine());
         unit = machine.unit(KitSubject.UNIT);
         devA = machine.device(KitSubject.DEVICE_A);
@@ -66,12 +73,38 @@ public abstract class ConformanceGroup {
         pagesAtStart = machine.tablePagesInUse();
     }
 
+    /** Closes every machine of the test; a failure to close is the test's failure, after all were tried. */
     @AfterEach
     final void closeMachines() {
+        RuntimeException first = null;
         for (Machine m : machines) {
-            m.close();
+            try {
+                m.close();
+            } catch (RuntimeException e) {
+                if (first == null) {
+                    first = e;
+                } else {
+                    first.addSuppressed(e);
+                }
+            }
         }
         machines.clear();
+        if (first != null) {
+            throw first;
+        }
+    }
+
+    private void applyDeviation(Rule rule) {
+        String reason = subject.deviations().get(rule.id());
+        if (reason == null) {
+            return;
+        }
+        if (rule.level() == Level.REQUIRED) {
+            fail("backend " + backendId() + " declares a deviation from " + rule.id() + " (" + reason
+                    + "), but the rule is REQUIRED and cannot be waived");
+        }
+        Assumptions.assumeTrue(false, () -> "backend " + backendId() + " declares it does not keep optional rule "
+                + rule.id() + ": " + reason);
     }
 
     /** Closes {@code m} after the test. */
@@ -156,7 +189,7 @@ public abstract class ConformanceGroup {
     }
 
     /** Skips unless {@code d} may be attached at a PASID. */
-    protected static void assumeAttachableAtPasid(dev.iommukit.api.Domain d) {
+    protected static void assumeAttachableAtPasid(Domain d) {
         Assumptions.assumeTrue(d.info().attachableAtPasid(),
                 () -> "domain " + d + " (" + d.info().translation() + ") is not attachable at a PASID");
     }
@@ -299,6 +332,7 @@ public abstract class ConformanceGroup {
     /** Asserts that nothing the outside can see changed since {@code before}. */
     protected final void assertUnchanged(Machine m, State before, Probe... probes) {
         State now = state(m, probes);
-        assertThat(now).withFailMessage("a refused call changed state:%n before %s%n after  %s", before, now).isEqualTo(before);
+        assertThat(now).withFailMessage("state changed across refused calls (they must change nothing, and what the test"
+                + " created and closed must give back its table pages):%n before %s%n after  %s", before, now).isEqualTo(before);
     }
 }

@@ -3,6 +3,7 @@ package dev.iommukit.conformance;
 import dev.iommukit.api.BackendRegistry;
 import dev.iommukit.api.Machine;
 import dev.iommukit.spi.IommuBackend;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.function.UnaryOperator;
@@ -29,11 +30,24 @@ public final class KitSubject {
     private final IommuBackend backend;
     private final Map<String, String> unitOptions;
     private final UnaryOperator<Machine.Builder> customizer;
+    private final Map<String, String> deviations;
 
     public KitSubject(IommuBackend backend, Map<String, String> unitOptions, UnaryOperator<Machine.Builder> customizer) {
+        this(backend, unitOptions, customizer, Map.of());
+    }
+
+    /** {@code deviations}: optional rule ids the backend declares it does not keep, each with the reason. */
+    public KitSubject(IommuBackend backend, Map<String, String> unitOptions, UnaryOperator<Machine.Builder> customizer,
+                      Map<String, String> deviations) {
         this.backend = Objects.requireNonNull(backend, "backend");
         this.unitOptions = Map.copyOf(unitOptions);
         this.customizer = Objects.requireNonNull(customizer, "customizer");
+        this.deviations = Map.copyOf(deviations);
+    }
+
+    /** The optional rules the backend declares it deviates from, with reasons. */
+    public Map<String, String> deviations() {
+        return deviations;
     }
 
     public IommuBackend backend() {
@@ -55,11 +69,27 @@ public final class KitSubject {
                 .device(OTHER_UNIT, DEVICE_OTHER_UNIT, DEVICE_PASID_BITS)).build();
     }
 
+    /** The standard machine with {@code extraOptions} added to the unit's options. */
+    public Machine newMachineWithOptions(Map<String, String> extraOptions) {
+        Map<String, String> options = new HashMap<>(unitOptions);
+        options.putAll(extraOptions);
+        return customizer.apply(baseBuilder(options)).build();
+    }
+
+    /** The standard machine with a table pool of only {@code poolBytes} at the default pool address. */
+    public Machine newMachineWithTablePool(long poolBytes) {
+        return customizer.apply(baseBuilder().tablePool(Machine.DEFAULT_TABLE_POOL_BASE, poolBytes)).build();
+    }
+
     private Machine.Builder baseBuilder() {
+        return baseBuilder(unitOptions);
+    }
+
+    private Machine.Builder baseBuilder(Map<String, String> options) {
         return Machine.builder()
                 .backends(BackendRegistry.of(backend))
                 .ram(RAM_BASE, RAM_SIZE)
-                .unit(UNIT, backend.id(), unitOptions)
+                .unit(UNIT, backend.id(), options)
                 .device(UNIT, DEVICE_A, DEVICE_PASID_BITS)
                 .device(UNIT, DEVICE_B, DEVICE_PASID_BITS)
                 .device(UNIT, DEVICE_NO_PASID, 0);

@@ -26,6 +26,10 @@ import java.util.concurrent.atomic.AtomicLongArray;
  */
 final class DmaStorm {
     private static final long PAGE = 4096;
+    private static final int REQUESTS_PER_HANDSHAKE = 32;
+    /** How many control operations run between two waits for the workers' progress. */
+    private static final int OPERATIONS_PER_HANDSHAKE = 8;
+    private static final long MAX_REQUESTS = 5_000_000L;
 
     /** What the storm saw. */
     record Result(List<String> staleHits, List<String> strayHits, List<Throwable> escaped, List<String> stableMisses,
@@ -52,6 +56,22 @@ final class DmaStorm {
         this.stablePa = stablePa;
     }
 
+    /**
+     * Waits until every worker issued {@link #REQUESTS_PER_HANDSHAKE} more requests (or stopped), so
+     * that the workers keep up with the control path: progress, not time, paces the storm.
+     */
+    private static void awaitProgress(AtomicLongArray progress, AtomicBoolean done) {
+        long[] target = new long[progress.length()];
+        for (int i = 0; i < target.length; i++) {
+            target[i] = progress.get(i) + REQUESTS_PER_HANDSHAKE;
+        }
+        for (int i = 0; i < target.length; i++) {
+            while (progress.get(i) < target[i] && !done.get()) {
+                Thread.yield();
+            }
+        }
+    }
+
     Result run(int threads, int operations, long seed) throws InterruptedException {
         Map<Long, Long> retiredAt = new ConcurrentHashMap<>();
         Map<Long, Integer> slotOfPa = new ConcurrentHashMap<>();
@@ -63,9 +83,11 @@ final class DmaStorm {
         List<String> stableMisses = new CopyOnWriteArrayList<>();
         List<Throwable> escaped = new CopyOnWriteArrayList<>();
         CountDownLatch started = new CountDownLatch(threads);
+        AtomicLongArray progress = new AtomicLongArray(threads);
         List<Thread> workers = new ArrayList<>();
         for (int t = 0; t < threads; t++) {
             long workerSeed = seed * 31 + t;
+            int index = t;
             boolean stableWorker = stableDevice != null && t == threads - 1;
             Thread w = new Thread(() -> {
                 Random rnd = new Random(workerSeed);
@@ -73,7 +95,7 @@ final class DmaStorm {
                 int rid = device.rid().value();
                 boolean first = true;
                 try {
-                    while (!done.get() && requests.get() < 5_000_000L) {
+                    while (!done.get() && requests.get() < MAX_REQUESTS) {
                         if (stableWorker) {
                             stableDevice.translate(DmaRequest.of(stableDevice.rid().value(), Pasid.NONE, stableIova, 8, AccessType.READ), out);
                             if (!out.isTranslated() || out.physicalAddress() != stablePa) {
@@ -100,9 +122,8 @@ final class DmaStorm {
                                 stray.add("slot " + slot + ": a fault outcome without a Fault");
                             }
                         }
-                        if ((requests.incrementAndGet() & 63) == 0) {
-                            Thread.yield();
-                        }
+                        requests.incrementAndGet();
+                        progress.incrementAndGet(index);
                         if (first) {
                             first = false;
                             started.countDown();
@@ -111,6 +132,7 @@ final class DmaStorm {
                 } catch (Throwable e) {
                     escaped.add(e);
                 } finally {
+                    progress.set(index, Long.MAX_VALUE);
                     if (first) {
                         started.countDown();
                     }
@@ -142,7 +164,9 @@ final class DmaStorm {
                     domain.map(iova, fresh, PAGE, Permissions.READ_WRITE);
                     current.set(slot, fresh);
                 }
-                Thread.yield();
+                if (op % OPERATIONS_PER_HANDSHAKE == OPERATIONS_PER_HANDSHAKE - 1) {
+                    awaitProgress(progress, done);
+                }
             }
         } finally {
             done.set(true);

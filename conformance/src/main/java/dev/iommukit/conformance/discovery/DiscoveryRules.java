@@ -2,10 +2,12 @@ package dev.iommukit.conformance.discovery;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 import dev.iommukit.api.BackendLoadFailure;
 import dev.iommukit.api.BackendRegistry;
 import dev.iommukit.api.Device;
+import dev.iommukit.api.Domain;
 import dev.iommukit.api.PagingDomain;
 import dev.iommukit.conformance.ConformanceGroup;
 import dev.iommukit.conformance.KitSubject;
@@ -19,7 +21,10 @@ import dev.iommukit.spi.dma.AccessType;
 import dev.iommukit.spi.domain.DomainOptions;
 import dev.iommukit.spi.domain.Permissions;
 import dev.iommukit.spi.error.ErrorCode;
+import dev.iommukit.spi.error.IommuException;
 import dev.iommukit.spi.error.NotSupportedException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.ServiceLoader;
@@ -56,9 +61,12 @@ public abstract class DiscoveryRules extends ConformanceGroup {
         for (BackendLoadFailure f : discovered.failures()) {
             assertThat(f.provider()).as("load failure %s", f).isNotEqualTo(type.getName());
         }
-        Optional<IommuBackend> found = discovered.find(subject.backendId());
-        assertThat(found).as("BackendRegistry.discover() should find '%s'", subject.backendId()).isPresent();
-        assertThat(found.get()).as("the backend discovered as '%s'", subject.backendId()).isInstanceOf(type);
+        List<IommuBackend> sameClass = discovered.backends().stream().filter(type::isInstance).toList();
+        assertThat(sameClass).as("backends of class %s that BackendRegistry.discover() loaded", type.getName()).isNotEmpty();
+        Assumptions.assumeTrue(sameClass.stream().anyMatch(b -> b.id().equals(subject.backendId())), () -> "the backend under test ('"
+                + subject.backendId() + "') is a differently configured instance of a discoverable class, discovered as "
+                + sameClass.stream().map(IommuBackend::id).toList());
+        assertThat(discovered.require(subject.backendId())).as("the backend discovered as '%s'", subject.backendId()).isInstanceOf(type);
     }
 
     @Test
@@ -189,6 +197,40 @@ public abstract class DiscoveryRules extends ConformanceGroup {
         State before = state(machine, new Probe(devA, 1, iova(d, 0), AccessType.READ));
         assertRefused(NotSupportedException.class, ErrorCode.NOT_SUPPORTED, "PASID_ATTACH", () -> devA.attachPasid(1, d));
         assertUnchanged(machine, before, new Probe(devA, 1, iova(d, 0), AccessType.READ));
+    }
+
+    @Test
+    @Rule(id = "DISC-14")
+    @DisplayName("a domain that is not attachable at a PASID is refused there with NOT_SUPPORTED and changes nothing")
+    public void domainNotAttachableAtPasidRefused() {
+        assumePasidAttach(devA);
+        List<Domain> candidates = new ArrayList<>();
+        if (caps().has(Capability.IDENTITY_DOMAIN)) {
+            candidates.add(unit.identityDomain());
+        }
+        if (caps().has(Capability.PAGING_DOMAIN)) {
+            candidates.add(unit.newPagingDomain());
+        }
+        if (caps().has(Capability.NESTING_PARENT_DOMAIN)) {
+            candidates.add(unit.newPagingDomain(DomainOptions.NESTING_PARENT));
+        }
+        var refused = candidates.stream().filter(d -> !d.info().attachableAtPasid()).findFirst();
+        Assumptions.assumeTrue(refused.isPresent(), "every domain of " + backendId() + " is attachable at a PASID");
+        Probe probe = new Probe(devA, 5, KitSubject.RAM_BASE, AccessType.READ);
+        State before = state(machine, probe);
+        assertRefused(NotSupportedException.class, ErrorCode.NOT_SUPPORTED, "domain", () -> devA.attachPasid(5, refused.get()));
+        assertUnchanged(machine, before, probe);
+    }
+
+    @Test
+    @Rule(id = "DISC-13")
+    @DisplayName("a unit refuses an unknown option with INVALID_ARGUMENT naming it")
+    public void unknownUnitOptionRefused() {
+        String name = "iommukit-conformance-no-such-option";
+        Throwable t = catchThrowable(() -> track(subject.newMachineWithOptions(Map.of(name, "1"))));
+        assertThat(t).as("building a unit with the unknown option '%s'", name).isInstanceOf(IommuException.class);
+        assertThat(((IommuException) t).code()).as("code of %s", t).isEqualTo(ErrorCode.INVALID_ARGUMENT);
+        assertThat(t.getMessage()).as("message of %s", t).contains(name);
     }
 
     @Test

@@ -2,11 +2,11 @@ package dev.iommukit.conformance.lifetimes;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.iommukit.api.Domain;
 import dev.iommukit.api.Machine;
 import dev.iommukit.api.PagingDomain;
 import dev.iommukit.conformance.ConformanceGroup;
 import dev.iommukit.conformance.KitSubject;
+import dev.iommukit.conformance.Level;
 import dev.iommukit.conformance.Rule;
 import dev.iommukit.spi.cap.Capability;
 import dev.iommukit.spi.device.Pasid;
@@ -62,25 +62,27 @@ public abstract class LifetimeRules extends ConformanceGroup {
 
     @Test
     @Rule(id = "LIFE-2")
-    @DisplayName("a paging domain that was mapped, split and unmapped returns every table page when closed")
+    @DisplayName("a paging domain that was mapped, split and unmapped returns every table page when closed (after one warm-up domain)")
     public void domainReturnsItsPages() {
-        PagingDomain d = newPagingDomain();
+        newPagingDomain().close();
+        long baseline = machine.tablePagesInUse();
+        PagingDomain d = unit.newPagingDomain();
         exercise(d, 0);
         exercise(d, 1);
         d.unmap(iova(d, 0), 128 * MIB);
         d.close();
-        assertThat(machine.tablePagesInUse()).as("table pages after closing a domain (%d at start)", pagesAtStart).isEqualTo(pagesAtStart);
+        assertThat(machine.tablePagesInUse()).as("table pages after closing a domain (%d before it)", baseline).isEqualTo(baseline);
         PagingDomain e = unit.newPagingDomain();
         exercise(e, 2);
         e.close();
-        assertThat(machine.tablePagesInUse()).as("table pages after closing a domain that kept mappings").isEqualTo(pagesAtStart);
+        assertThat(machine.tablePagesInUse()).as("table pages after closing a domain that kept mappings").isEqualTo(baseline);
     }
 
     @Test
     @Rule(id = "LIFE-3")
     @DisplayName("repeated attach, PASID attach, detach and close cycles do not grow the table pages in use")
     public void cyclesDoNotLeak() {
-        newPagingDomain();
+        newPagingDomain().close();
         cycle();
         long baseline = machine.tablePagesInUse();
         for (int i = 0; i < 3; i++) {
@@ -112,6 +114,18 @@ public abstract class LifetimeRules extends ConformanceGroup {
         devB.detach();
         d1.close();
         d2.close();
+    }
+
+    @Test
+    @Rule(id = "LIFE-7", level = Level.OPTIONAL)
+    @DisplayName("after detaching and closing everything, table pages return to their count right after the machine was built")
+    public void everythingUndoneReturnsToStart() {
+        newPagingDomain().close();
+        cycle();
+        assertThat(machine.tablePagesInUse())
+                .as("table pages after one attach/PASID/detach/close cycle (%d right after build; a backend may keep"
+                        + " per-device structures until the device goes, which LIFE-3 and LIFE-4 allow)", pagesAtStart)
+                .isEqualTo(pagesAtStart);
     }
 
     @Test
@@ -173,7 +187,5 @@ public abstract class LifetimeRules extends ConformanceGroup {
         assertRefused(ClosedException.class, ErrorCode.CLOSED, "domain", () -> devA.attach(d));
         assertThat(devA.domain()).isNull();
         assertFaults(devA, Pasid.NONE, iova(d, 0), AccessType.READ);
-        Domain none = devA.domain();
-        assertThat(none).isNull();
     }
 }

@@ -2,7 +2,9 @@ package dev.iommukit.conformance.paging;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.iommukit.api.Device;
 import dev.iommukit.api.DmaResult;
+import dev.iommukit.api.Machine;
 import dev.iommukit.api.PagingDomain;
 import dev.iommukit.conformance.ConformanceGroup;
 import dev.iommukit.conformance.KitSubject;
@@ -15,6 +17,8 @@ import dev.iommukit.spi.domain.DomainOptions;
 import dev.iommukit.spi.domain.Permissions;
 import dev.iommukit.spi.error.ConflictException;
 import dev.iommukit.spi.error.ErrorCode;
+import dev.iommukit.spi.error.ResourceExhaustedException;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Assumptions;
@@ -23,6 +27,9 @@ import org.junit.jupiter.api.Test;
 
 /** Paging domains: map, translate, page sizes and blocks, overlap, partial unmap, permissions, data placement. */
 public abstract class PagingRules extends ConformanceGroup {
+    /** The table pool of the machine that runs out of table memory. */
+    private static final long SMALL_POOL = 1L << 20;
+
     protected PagingRules(KitSubject subject) {
         super(subject);
     }
@@ -263,5 +270,62 @@ public abstract class PagingRules extends ConformanceGroup {
         devA.attach(d);
         assertReaches(devA, first + 0x18, pa(0xA0018));
         assertReaches(devA, last + min - 8, pa(0xB0000) + min - 8);
+    }
+
+    @Test
+    @Rule(id = "PAGING-13")
+    @DisplayName("a map that runs out of table memory is refused with RESOURCE_EXHAUSTED, leaves nothing of itself mapped and leaks nothing")
+    public void exhaustedMapLeavesNothing() {
+        assumeAdvertised(Capability.PAGING_DOMAIN);
+        Machine small;
+        try {
+            small = track(subject.newMachineWithTablePool(SMALL_POOL));
+        } catch (ResourceExhaustedException e) {
+            Assumptions.abort("the backend's unit needs more than a " + SMALL_POOL / KIB + " KiB table pool: " + e.getMessage());
+            return;
+        }
+        Device a = small.device(KitSubject.DEVICE_A);
+        long start = small.tablePagesInUse();
+        PagingDomain d;
+        try {
+            d = small.unit(KitSubject.UNIT).newPagingDomain();
+        } catch (ResourceExhaustedException e) {
+            Assumptions.abort("no table memory left for a paging domain in a " + SMALL_POOL / KIB + " KiB pool");
+            return;
+        }
+        Assumptions.assumeTrue(d.info().minPageSize() == PAGE, "the kit's paging rules use 4 KiB pages");
+        long base = iova(d, 0);
+        a.attach(d);
+        List<Long> done = new ArrayList<>();
+        long failedAt = -1;
+        for (int k = 0; k < 4096; k++) {
+            long at = base + k * GIB + 2 * MIB - PAGE;
+            if (Long.compareUnsigned(at + 2 * PAGE - 1, d.apertureEnd()) > 0) {
+                break;
+            }
+            try {
+                d.map(at, pa((k % 2048) * 2 * PAGE), 2 * PAGE, Permissions.READ_WRITE);
+                done.add(at);
+            } catch (ResourceExhaustedException e) {
+                failedAt = at;
+                break;
+            }
+        }
+        long failed = failedAt;
+        Assumptions.assumeTrue(failed != -1, () -> "the backend did not run out of table memory in " + done.size()
+                + " two-page maps into a " + SMALL_POOL / KIB + " KiB pool");
+        assertThat(d.mappings()).as("mappings after the refused map").hasSize(done.size());
+        for (long off : new long[] {0, PAGE}) {
+            assertFaults(a, failed + off);
+            assertThat(d.iovaToPhys(failed + off)).as("iovaToPhys of a page of the refused map").isEqualTo(-1);
+        }
+        if (!done.isEmpty()) {
+            assertReaches(a, done.get(0) + PAGE, pa(PAGE));
+            int last = done.size() - 1;
+            assertReaches(a, done.get(last), pa((last % 2048) * 2 * PAGE));
+        }
+        a.detach();
+        d.close();
+        assertThat(small.tablePagesInUse()).as("table pages after closing the exhausted domain").isEqualTo(start);
     }
 }

@@ -62,7 +62,8 @@ public final class ConformanceRunner {
         List<TestOutcome> outcomes = new ArrayList<>();
         Launcher launcher = LauncherFactory.create();
         for (IommuBackend backend : backends) {
-            String token = LaunchedBackends.register(backend);
+            String id = idOf(backend);
+            String token = LaunchedBackends.register(id, backend);
             try {
                 LauncherDiscoveryRequest request = LauncherDiscoveryRequestBuilder.request()
                         .selectors(selectClass(LaunchedConformanceTest.class))
@@ -70,14 +71,14 @@ public final class ConformanceRunner {
                         .configurationParameter(BACKEND_PARAMETER, token)
                         .build();
                 List<TestExecutionListener> listeners = new ArrayList<>();
-                listeners.add(new OutcomeCollector(backend.id(), outcome -> {
+                listeners.add(new OutcomeCollector(id, outcome -> {
                     synchronized (outcomes) {
                         outcomes.add(outcome);
                     }
                     listener.testFinished(outcome);
                 }));
                 if (reportsDir != null) {
-                    Path dir = reportsDir.resolve(safeName(backend.id()));
+                    Path dir = reportsDir.resolve(safeName(id));
                     try {
                         Files.createDirectories(dir);
                     } catch (IOException e) {
@@ -91,6 +92,16 @@ public final class ConformanceRunner {
             }
         }
         return new ConformanceReport(outcomes);
+    }
+
+    /** The backend's id, or its class name when {@code id()} itself fails (the kit then reports that failure). */
+    private static String idOf(IommuBackend backend) {
+        try {
+            String id = backend.id();
+            return id == null || id.isBlank() ? backend.getClass().getName() : id;
+        } catch (RuntimeException e) {
+            return backend.getClass().getName();
+        }
     }
 
     private static String safeName(String id) {

@@ -16,8 +16,8 @@ final class LaunchedBackends {
 
     private LaunchedBackends() {}
 
-    static String register(IommuBackend backend) {
-        String token = backend.id() + "#" + NEXT.incrementAndGet();
+    static String register(String id, IommuBackend backend) {
+        String token = id + "#" + NEXT.incrementAndGet();
         BY_TOKEN.put(token, backend);
         return token;
     }

@@ -17,7 +17,16 @@ public record TestOutcome(String backendId, String group, String ruleId, String 
     @Override
     public String toString() {
         return status + " " + ruleId + " [" + backendId + "/" + group + "] " + displayName
-                + (message == null ? "" : ": " + firstLine(message));
+                + (message == null ? "" : ": " + oneLine(message, 300));
+    }
+
+    /** {@code text} with every run of white space (line breaks included) made one space, cut at {@code max} characters. */
+    public static String oneLine(String text, int max) {
+        if (text == null) {
+            return "";
+        }
+        String t = text.replaceAll("\\s+", " ").strip();
+        return t.length() <= max ? t : t.substring(0, Math.max(0, max - 3)) + "...";
     }
 
     /** The first line of {@code text}. */

@@ -9,5 +9,9 @@ public enum Flaw {
     /** A freed domain keeps its table page: a leak. */
     LEAKS_TABLE_PAGES,
     /** Read-only mappings are installed writable. */
-    IGNORES_READ_ONLY
+    IGNORES_READ_ONLY,
+    /** A tagged request whose PASID has nothing attached is translated by the untagged domain: an isolation hole. */
+    PASID_FALLS_BACK_TO_UNTAGGED,
+    /** A map that runs out of table memory keeps the pages it mapped before: not all-or-nothing. */
+    PARTIAL_MAP_ON_EXHAUSTION
 }

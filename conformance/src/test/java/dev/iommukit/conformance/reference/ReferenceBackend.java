@@ -1,5 +1,6 @@
 package dev.iommukit.conformance.reference;
 
+import com.google.auto.service.AutoService;
 import dev.iommukit.spi.IommuBackend;
 import dev.iommukit.spi.IommuUnit;
 import dev.iommukit.spi.UnitContext;
@@ -15,6 +16,7 @@ import java.util.stream.Collectors;
  * the kit's proof that it passes a backend that keeps the contract. With {@link Flaw}s it turns
  * into the broken backends the kit must fail.
  */
+@AutoService(IommuBackend.class)
 public final class ReferenceBackend implements IommuBackend {
     static final long PAGE_SIZES = (1L << 12) | (1L << 21) | (1L << 30);
     static final int INPUT_BITS = 48;

@@ -7,6 +7,7 @@ import dev.iommukit.spi.domain.Permissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 
 /** A reference domain: leaves (pages of 4K, 2M or 1G) keyed by IOVA, plus one table page it owns. */
@@ -18,6 +19,8 @@ final class ReferenceDomain implements BackendDomain {
     private final DomainInfo info;
     private final long tablePage;
     private final ConcurrentSkipListMap<Long, Leaf> leaves = new ConcurrentSkipListMap<>();
+    /** The table pages a radix walk would need for the mappings made so far, kept until the domain is freed. */
+    private final Map<Long, Long> regionTables = new ConcurrentHashMap<>();
 
     ReferenceDomain(ReferenceUnit unit, DomainType type) {
         this.unit = unit;
@@ -43,9 +46,54 @@ final class ReferenceDomain implements BackendDomain {
     @Override
     public void map(long iova, long pa, long pageSize, long count, int permissions) {
         int p = unit.flaws.contains(Flaw.IGNORES_READ_ONLY) ? permissions | Permissions.WRITE : permissions;
+        if (unit.flaws.contains(Flaw.PARTIAL_MAP_ON_EXHAUSTION)) {
+            for (long i = 0; i < count; i++) {
+                long at = iova + i * pageSize;
+                for (long table : tablesFor(at, pageSize, 1)) {
+                    regionTables.computeIfAbsent(table, t -> unit.context().tableAllocator().allocatePage(unit.name() + " table"));
+                }
+                leaves.put(at, new Leaf(at, pa + i * pageSize, pageSize, p));
+            }
+            return;
+        }
+        List<Long> allocated = new ArrayList<>();
+        try {
+            for (long table : tablesFor(iova, pageSize, count)) {
+                if (!regionTables.containsKey(table)) {
+                    regionTables.put(table, unit.context().tableAllocator().allocatePage(unit.name() + " table"));
+                    allocated.add(table);
+                }
+            }
+        } catch (RuntimeException e) {
+            for (long table : allocated) {
+                unit.context().tableAllocator().free(regionTables.remove(table));
+            }
+            throw e;
+        }
         for (long i = 0; i < count; i++) {
             leaves.put(iova + i * pageSize, new Leaf(iova + i * pageSize, pa + i * pageSize, pageSize, p));
         }
+    }
+
+    /**
+     * The tables a radix walk needs for {@code count} pages of {@code pageSize} at {@code iova}, as
+     * keys {@code level << 56 | index}: a level-2 table per 1 GiB region below 1 GiB pages, a
+     * level-3 table per 2 MiB region below 2 MiB pages.
+     */
+    private static List<Long> tablesFor(long iova, long pageSize, long count) {
+        List<Long> keys = new ArrayList<>();
+        long last = iova + pageSize * count - 1;
+        if (pageSize < (1L << 30)) {
+            for (long r = iova >>> 30; r <= last >>> 30; r++) {
+                keys.add(2L << 56 | r);
+            }
+        }
+        if (pageSize < (1L << 21)) {
+            for (long r = iova >>> 21; r <= last >>> 21; r++) {
+                keys.add(3L << 56 | r);
+            }
+        }
+        return keys;
     }
 
     Leaf lookup(long iova) {
@@ -110,6 +158,10 @@ final class ReferenceDomain implements BackendDomain {
     @Override
     public void free() {
         leaves.clear();
+        if (!unit.flaws.contains(Flaw.LEAKS_TABLE_PAGES)) {
+            regionTables.values().forEach(unit.context().tableAllocator()::free);
+        }
+        regionTables.clear();
         if (tablePage >= 0 && !unit.flaws.contains(Flaw.LEAKS_TABLE_PAGES)) {
             unit.context().tableAllocator().free(tablePage);
         }

@@ -21,6 +21,7 @@ import dev.iommukit.spi.fault.FaultReason;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * One reference unit: a context per device (a domain for untagged requests and one per PASID),
@@ -49,7 +50,8 @@ final class ReferenceUnit implements IommuUnit, DmaPort {
     private final long rootPage;
     private final Map<Integer, Context> devices = new ConcurrentHashMap<>();
     private final Map<TlbKey, TlbEntry> tlb = new ConcurrentHashMap<>();
-    private final Object tlbLock = new Object();
+    /** Fair, so that an invalidation is not starved by a stream of misses. */
+    private final ReentrantLock tlbLock = new ReentrantLock(true);
 
     ReferenceUnit(UnitContext context, CapabilitySet capabilities, Set<Flaw> flaws) {
         if (!context.options().isEmpty()) {
@@ -118,8 +120,11 @@ final class ReferenceUnit implements IommuUnit, DmaPort {
 
     /** Drops every TLB entry; returns once no later request can hit one. */
     void invalidateAll() {
-        synchronized (tlbLock) {
+        tlbLock.lock();
+        try {
             tlb.clear();
+        } finally {
+            tlbLock.unlock();
         }
     }
 
@@ -139,7 +144,8 @@ final class ReferenceUnit implements IommuUnit, DmaPort {
             TlbKey key = new TlbKey(r.rid(), r.pasid(), r.address() >>> 12);
             TlbEntry e = tlb.get(key);
             if (e == null) {
-                synchronized (tlbLock) {
+                tlbLock.lock();
+                try {
                     ReferenceDomain d = domainFor(c, r);
                     if (d == null || d.type() == DomainType.BLOCKED) {
                         fault(r, out, FaultReason.BLOCKED, "BLOCKED", 2);
@@ -156,6 +162,8 @@ final class ReferenceUnit implements IommuUnit, DmaPort {
                     }
                     e = new TlbEntry(leaf.pa() + ((r.address() & ~0xFFFL) - leaf.iova()), leaf.permissions());
                     tlb.put(key, e);
+                } finally {
+                    tlbLock.unlock();
                 }
             }
             int needed = r.isWrite() ? Permissions.WRITE : Permissions.READ;
@@ -169,9 +177,12 @@ final class ReferenceUnit implements IommuUnit, DmaPort {
         }
     }
 
-    private static ReferenceDomain domainFor(Context c, DmaRequest r) {
+    private ReferenceDomain domainFor(Context c, DmaRequest r) {
         if (!r.hasPasid()) {
             return c.untagged;
+        }
+        if (flaws.contains(Flaw.PASID_FALLS_BACK_TO_UNTAGGED)) {
+            return c.tagged.getOrDefault(r.pasid(), c.untagged);
         }
         if (r.pasid() < 0 || r.pasid() >= (1 << c.pasidBits)) {
             return null;

@@ -1,0 +1,161 @@
+package dev.iommukit.conformance.run;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.iommukit.conformance.reference.Flaw;
+import dev.iommukit.conformance.reference.ReferenceBackend;
+import dev.iommukit.spi.IommuBackend;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The kit tests itself: through {@link ConformanceRunner} it passes the correct reference backends
+ * and fails each deliberately broken one on exactly the rules its flaw breaks.
+ */
+class KitSelfTest {
+    private static final ReferenceBackend CORRECT = new ReferenceBackend();
+    private static final ReferenceBackend MINIMAL = ReferenceBackend.minimal();
+    private static final ReferenceBackend STALE = ReferenceBackend.withFlaws(Flaw.STALE_TLB_ON_UNMAP);
+    private static final ReferenceBackend OVER = ReferenceBackend.withFlaws(Flaw.OVER_ADVERTISES);
+    private static final ReferenceBackend LEAKY = ReferenceBackend.withFlaws(Flaw.LEAKS_TABLE_PAGES);
+    private static final ReferenceBackend WRITABLE = ReferenceBackend.withFlaws(Flaw.IGNORES_READ_ONLY);
+    private static final ReferenceBackend LEAKY_PASID = ReferenceBackend.withFlaws(Flaw.PASID_FALLS_BACK_TO_UNTAGGED);
+    private static final ReferenceBackend PARTIAL = ReferenceBackend.withFlaws(Flaw.PARTIAL_MAP_ON_EXHAUSTION);
+
+    @TempDir
+    static Path reports;
+    private static ConformanceReport report;
+    private static final List<TestOutcome> streamed = new CopyOnWriteArrayList<>();
+
+    @BeforeAll
+    static void runKitOnEveryVariant() {
+        List<IommuBackend> all = List.of(CORRECT, MINIMAL, STALE, OVER, LEAKY, WRITABLE, LEAKY_PASID, PARTIAL);
+        report = ConformanceRunner.forBackends(all).reportsTo(reports).listener(streamed::add).run();
+    }
+
+    private static Set<String> failed(IommuBackend b) {
+        return report.failedRules(b.id());
+    }
+
+    private static TestOutcome outcome(IommuBackend b, String ruleId) {
+        return report.outcomes(b.id()).stream().filter(o -> o.ruleId().equals(ruleId)).findFirst().orElseThrow();
+    }
+
+    @Test
+    void theCorrectReferenceBackendPassesEveryRule() {
+        assertThat(report.failures().stream().filter(o -> o.backendId().equals(CORRECT.id())).toList()).isEmpty();
+        assertThat(report.total(CORRECT.id()).passed()).isGreaterThanOrEqualTo(70);
+        for (String group : report.groups()) {
+            assertThat(report.cell(CORRECT.id(), group).passed()).as("passes in %s", group).isPositive();
+        }
+    }
+
+    @Test
+    void everySkipSaysWhy() {
+        List<TestOutcome> skips = report.outcomes().stream().filter(o -> o.status() == TestOutcome.Status.SKIPPED).toList();
+        assertThat(skips).isNotEmpty();
+        assertThat(skips).allSatisfy(o -> assertThat(o.message()).as("reason of skipped %s", o.ruleId()).isNotBlank());
+        assertThat(outcome(CORRECT, "DISC-7").message()).contains("advertises IDENTITY_DOMAIN");
+        assertThat(outcome(MINIMAL, "DOMAIN-1").message()).contains("does not advertise IDENTITY_DOMAIN");
+    }
+
+    @Test
+    void aDiscoverableBackendIsCheckedAgainstServiceLoader() {
+        assertThat(outcome(CORRECT, "DISC-2").status()).isEqualTo(TestOutcome.Status.PASSED);
+        assertThat(outcome(STALE, "DISC-2").status()).isEqualTo(TestOutcome.Status.SKIPPED);
+        assertThat(outcome(STALE, "DISC-2").message()).contains("differently configured instance");
+    }
+
+    @Test
+    void theMinimalBackendPassesAndItsUnadvertisedCapabilitiesAreCheckedAsRefused() {
+        assertThat(failed(MINIMAL)).isEmpty();
+        for (String rule : List.of("DISC-7", "DISC-10", "DISC-11", "INPUT-15")) {
+            assertThat(outcome(MINIMAL, rule).status()).as(rule).isEqualTo(TestOutcome.Status.PASSED);
+        }
+        for (String rule : List.of("DOMAIN-1", "ISOL-4", "INVAL-8")) {
+            assertThat(outcome(MINIMAL, rule).status()).as(rule).isEqualTo(TestOutcome.Status.SKIPPED);
+        }
+    }
+
+    @Test
+    void aBackendThatForgetsTheInvalidationOnUnmapFailsTheInvalidationRules() {
+        assertThat(failed(STALE)).containsExactlyInAnyOrder("INVAL-1", "INVAL-2", "INVAL-4", "INVAL-5", "INVAL-6", "INVAL-10",
+                "INVAL-11", "CONC-1");
+        assertThat(outcome(STALE, "CONC-1").message()).contains("stale translations");
+        assertThat(outcome(STALE, "INVAL-1").message()).contains("stale translation");
+    }
+
+    @Test
+    void aBackendThatOverAdvertisesFailsTheRulesOfWhatItAdvertises() {
+        assertThat(failed(OVER)).containsExactlyInAnyOrder("DOMAIN-1", "DOMAIN-2", "DOMAIN-5", "DOMAIN-6", "ISOL-4", "ISOL-5",
+                "ISOL-6", "INVAL-8", "INVAL-9", "INVAL-11", "LIFE-1", "LIFE-3", "LIFE-4", "LIFE-7", "DISC-14");
+        assertThat(outcome(OVER, "DOMAIN-1").message()).contains("NotSupportedException");
+    }
+
+    @Test
+    void aBackendThatLeaksTablePagesFailsTheLifetimeRules() {
+        assertThat(failed(LEAKY)).containsExactlyInAnyOrder("LIFE-2", "LIFE-3", "LIFE-4", "LIFE-7", "INPUT-10",
+                "INPUT-11", "PAGING-13");
+        assertThat(outcome(LEAKY, "LIFE-4").message()).contains("table pages in use after machine.close()");
+    }
+
+    @Test
+    void aBackendThatIgnoresReadOnlyFailsThePermissionRules() {
+        assertThat(failed(WRITABLE)).containsExactlyInAnyOrder("PAGING-8", "FAULT-2", "FAULT-6", "FAULT-9", "INVAL-6");
+    }
+
+    @Test
+    void aBackendThatLetsUnattachedPasidsThroughFailsTheIsolationRules() {
+        assertThat(failed(LEAKY_PASID)).containsExactlyInAnyOrder("ISOL-3", "ISOL-4", "ISOL-7", "FAULT-4", "INVAL-8", "INPUT-16");
+    }
+
+    @Test
+    void aBackendWhoseMapIsNotAllOrNothingFailsTheExhaustionRule() {
+        assertThat(failed(PARTIAL)).containsExactly("PAGING-13");
+        assertThat(outcome(PARTIAL, "PAGING-13").message()).contains("must fault but reached");
+        assertThat(outcome(CORRECT, "PAGING-13").status()).isEqualTo(TestOutcome.Status.PASSED);
+    }
+
+    @Test
+    void outcomesCarryRuleLevelGroupAndAreStreamedAsTheyFinish() {
+        assertThat(streamed).containsExactlyElementsOf(report.outcomes());
+        assertThat(report.backends()).containsExactly(CORRECT.id(), MINIMAL.id(), STALE.id(), OVER.id(), LEAKY.id(), WRITABLE.id(),
+                LEAKY_PASID.id(), PARTIAL.id());
+        TestOutcome o = outcome(CORRECT, "PAGING-3");
+        assertThat(o.group()).isEqualTo("paging");
+        assertThat(o.level()).isEqualTo("REQUIRED");
+        assertThat(o.displayName()).contains("block mapping");
+        assertThat(outcome(CORRECT, "FAULT-9").level()).isEqualTo("OPTIONAL");
+        assertThat(report.passed() + report.failed() + report.skipped()).isEqualTo(report.outcomes().size());
+        long sum = 0;
+        for (String b : report.backends()) {
+            for (String g : report.groups()) {
+                sum += report.cell(b, g).total();
+            }
+        }
+        assertThat(sum).isEqualTo(report.outcomes().size());
+        assertThat(report.totalsLine()).matches("\\d+ passed, \\d+ failed, \\d+ skipped");
+    }
+
+    @Test
+    void junitXmlIsWrittenPerBackend() throws Exception {
+        List<String> failuresInXml = new ArrayList<>();
+        for (IommuBackend b : List.of(CORRECT, STALE)) {
+            Path xml = reports.resolve(b.id()).resolve("TEST-junit-jupiter.xml");
+            assertThat(xml).exists();
+            String text = Files.readString(xml);
+            assertThat(text).contains("<testsuite").contains("<testcase").contains("- rule: INVAL-4").contains("- backend: " + b.id());
+            if (text.contains("<failure")) {
+                failuresInXml.add(b.id());
+            }
+        }
+        assertThat(failuresInXml).containsExactly(STALE.id());
+    }
+}
