@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
         subcommands = {
             BackendsCommand.class,
             RunCommand.class,
+            dev.iommukit.cli.conformance.ConformanceCommand.class,
             dev.iommukit.cli.inspect.InspectCommand.class,
         })
 public final class IommuKitCli implements Runnable {

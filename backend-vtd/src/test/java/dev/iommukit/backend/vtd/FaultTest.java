@@ -60,9 +60,15 @@ class FaultTest {
         BackendDomain d = m.driver.allocateDomain(DomainType.PAGING, DomainOptions.DEFAULT);
         m.driver.attach(DEV, Pasid.NONE, d);
         m.driver.attach(DEV, Pasid.NONE, m.driver.allocateDomain(DomainType.BLOCKED, DomainOptions.DEFAULT));
-        // Now the PASID entry itself is not present (SPT.2).
-        assertRecorded(m, write(0x5678), 1, "SPT.2", FaultReason.BLOCKED, 0x5000, high(SID, 0x59, true, false, 0, false, false));
+        // The emptied PASID table went back to the allocator: the directory entry is not present again (SPD.2).
+        assertRecorded(m, write(0x5678), 1, "SPD.2", FaultReason.BLOCKED, 0x5000, high(SID, 0x51, true, false, 0, false, false));
         d.free();
+        // A present PASID table with this PASID's entry not present answers SPT.2.
+        m.driver.probeDevice(RequesterId.parse("02:01.0"), 8);
+        BackendDomain other = m.driver.allocateDomain(DomainType.PAGING, DomainOptions.DEFAULT);
+        m.driver.attach(RequesterId.parse("02:01.0"), 5, other);
+        int otherSid = RequesterId.parse("02:01.0").value();
+        assertThat(m.dma(otherSid, Pasid.NONE, 0x5678, AccessType.WRITE).fault().record().name()).isEqualTo("SPT.2");
     }
 
     @Test

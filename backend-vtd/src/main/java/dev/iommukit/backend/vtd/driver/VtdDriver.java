@@ -393,6 +393,30 @@ public final class VtdDriver implements IommuUnit {
                 : InvalidationDescriptor.iotlb(InvalidationDescriptor.IOTLB_DOMAIN, e.did(), 0, 0, false);
         queue.submitAndWait(List.of(InvalidationDescriptor.pasidCache(InvalidationDescriptor.PC_PASID, e.did(), pasid), tlb));
         old.detached(dev.rid, pasid);
+        releaseEmptyPasidTable(dev, pasid);
+    }
+
+    /**
+     * Gives back the PASID table that held {@code pasid} once none of its 64 entries is present:
+     * the directory entry goes non-present first, then a global PASID-cache invalidation (Table 28
+     * asks for PASID-selective ones per PASID of the table; one global one covers all 64) makes
+     * sure no cached entry still points into the page before it returns to the allocator.
+     */
+    private void releaseEmptyPasidTable(DeviceState dev, int pasid) {
+        int index = PasidDirectoryEntry.index(pasid);
+        for (int live : dev.attached.keySet()) {
+            if (PasidDirectoryEntry.index(live) == index) {
+                return;
+            }
+        }
+        Long table = dev.pasidTables.remove(index);
+        if (table == null) {
+            return;
+        }
+        memory.write64(PasidDirectoryEntry.address(dev.directory, pasid), 0);
+        queue.submitAndWait(List.of(InvalidationDescriptor.pasidCache(InvalidationDescriptor.PC_GLOBAL, 0, 0),
+                InvalidationDescriptor.iotlb(InvalidationDescriptor.IOTLB_GLOBAL, 0, 0, 0, false)));
+        allocator.free(table);
     }
 
     @Override
