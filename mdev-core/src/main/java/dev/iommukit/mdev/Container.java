@@ -194,8 +194,8 @@ public final class Container implements AutoCloseable {
             ud.devices.remove(device);
             core.deviceReleased(device);
             if (ud.devices.isEmpty()) {
-                unitDomains.remove(device.unit());
                 ud.domain.close();
+                unitDomains.remove(device.unit());
             }
         }
     }

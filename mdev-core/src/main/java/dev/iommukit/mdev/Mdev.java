@@ -6,6 +6,7 @@ import dev.iommukit.api.DmaResult;
 import dev.iommukit.spi.device.Pasid;
 import dev.iommukit.spi.dma.AccessType;
 import dev.iommukit.spi.error.BusyException;
+import dev.iommukit.spi.error.IommuException;
 import dev.iommukit.spi.error.NotFoundException;
 import dev.iommukit.spi.fault.Fault;
 import dev.iommukit.spi.fault.FaultReason;
@@ -76,11 +77,20 @@ public final class Mdev {
 
     /** Translates one request of the mdev at {@code iova}; a fault with reason BLOCKED without a PASID. */
     public DmaResult translate(long iova, AccessType access) {
+        return translate(iova, access, DmaAttributes.DEFAULT);
+    }
+
+    /**
+     * Translates one request with the execute and privileged attributes of {@code attributes}; its
+     * PASID must be {@link Pasid#NONE}, since the mdev tags its requests with its own.
+     */
+    public DmaResult translate(long iova, AccessType access, DmaAttributes attributes) {
+        checkAttributes(attributes);
         long stamp = dmaGate.readLock();
         try {
             int p = pasid;
             return p == Pasid.NONE ? refused(iova, access)
-                    : parent.device().translate(iova, access, DmaAttributes.pasid(p));
+                    : parent.device().translate(iova, access, tagged(attributes, p));
         } finally {
             dmaGate.unlockRead(stamp);
         }
@@ -88,11 +98,17 @@ public final class Mdev {
 
     /** Reads {@code into.length} bytes at {@code iova} as the parent's DMA tagged with the mdev's PASID. */
     public DmaResult read(long iova, byte[] into) {
+        return read(iova, into, DmaAttributes.DEFAULT);
+    }
+
+    /** Reads with the execute and privileged attributes of {@code attributes} (whose PASID must be none). */
+    public DmaResult read(long iova, byte[] into, DmaAttributes attributes) {
+        checkAttributes(attributes);
         long stamp = dmaGate.readLock();
         try {
             int p = pasid;
             return p == Pasid.NONE ? refused(iova, AccessType.READ)
-                    : parent.device().read(iova, into, DmaAttributes.pasid(p));
+                    : parent.device().read(iova, into, tagged(attributes, p));
         } finally {
             dmaGate.unlockRead(stamp);
         }
@@ -100,14 +116,31 @@ public final class Mdev {
 
     /** Writes {@code from} at {@code iova} as the parent's DMA tagged with the mdev's PASID. */
     public DmaResult write(long iova, byte[] from) {
+        return write(iova, from, DmaAttributes.DEFAULT);
+    }
+
+    /** Writes with the execute and privileged attributes of {@code attributes} (whose PASID must be none). */
+    public DmaResult write(long iova, byte[] from, DmaAttributes attributes) {
+        checkAttributes(attributes);
         long stamp = dmaGate.readLock();
         try {
             int p = pasid;
             return p == Pasid.NONE ? refused(iova, AccessType.WRITE)
-                    : parent.device().write(iova, from, DmaAttributes.pasid(p));
+                    : parent.device().write(iova, from, tagged(attributes, p));
         } finally {
             dmaGate.unlockRead(stamp);
         }
+    }
+
+    private static void checkAttributes(DmaAttributes attributes) {
+        if (attributes.pasid() != Pasid.NONE) {
+            throw IommuException.invalid("attributes", "an mdev tags its DMA with its own PASID; pass attributes without one, was pasid "
+                    + attributes.pasid());
+        }
+    }
+
+    private static DmaAttributes tagged(DmaAttributes attributes, int p) {
+        return new DmaAttributes(p, attributes.execute(), attributes.privileged());
     }
 
     private DmaResult refused(long iova, AccessType access) {

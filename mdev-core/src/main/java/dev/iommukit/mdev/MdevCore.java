@@ -7,7 +7,6 @@ import dev.iommukit.spi.error.ClosedException;
 import dev.iommukit.spi.error.ConflictException;
 import dev.iommukit.spi.error.IommuException;
 import dev.iommukit.spi.error.NotFoundException;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -120,6 +119,18 @@ public final class MdevCore {
         }
     }
 
+    /** The open container numbered {@code id}; {@link NotFoundException} otherwise. */
+    public Container container(int id) {
+        synchronized (lock) {
+            for (Container c : containers) {
+                if (c.id() == id) {
+                    return c;
+                }
+            }
+            throw new NotFoundException("id: no open container " + id + " on this bus");
+        }
+    }
+
     /** The containers not yet closed, in opening order. */
     public List<Container> containers() {
         synchronized (lock) {
@@ -169,10 +180,6 @@ public final class MdevCore {
 
     void containerClosed(Container c) {
         containers.remove(c);
-    }
-
-    List<Container> openContainers() {
-        return new ArrayList<>(containers);
     }
 
     @Override

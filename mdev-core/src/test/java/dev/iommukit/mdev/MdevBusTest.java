@@ -185,9 +185,12 @@ class MdevBusTest {
         Container c = core.newContainer(vmm);
         assertThat(c.owner()).isSameAs(vmm);
         assertThat(core.containers()).containsExactly(c);
+        assertThat(core.container(c.id())).isSameAs(c);
+        assertThatThrownBy(() -> core.container(c.id() + 1)).isInstanceOf(NotFoundException.class);
         vmm.exit();
         assertThatThrownBy(() -> core.newContainer(vmm)).isInstanceOf(ClosedException.class).hasMessageContaining("exited");
         c.close();
         assertThat(core.containers()).isEmpty();
+        assertThatThrownBy(() -> core.container(c.id())).isInstanceOf(NotFoundException.class);
     }
 }

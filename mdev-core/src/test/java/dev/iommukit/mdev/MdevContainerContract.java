@@ -338,4 +338,20 @@ abstract class MdevContainerContract {
         cB.close();
         assertClean(machine, baseline);
     }
+
+    @Test
+    void theMdevTagsItsOwnPasidAndRefusesAttributesCarryingAnother() {
+        Container c = core.newContainer(vmmA);
+        c.attach(a);
+        c.mapDma(vaA, IOVA, 0x1000, Permissions.READ_WRITE);
+        int pasid = a.pasid().getAsInt();
+        assertThatThrownBy(() -> a.translate(IOVA, AccessType.READ, DmaAttributes.pasid(pasid)))
+                .isInstanceOf(InvalidArgumentException.class).hasMessageStartingWith("attributes:");
+        assertThatThrownBy(() -> a.read(IOVA, new byte[8], DmaAttributes.pasid(pasid + 1))).isInstanceOf(InvalidArgumentException.class);
+        assertThatThrownBy(() -> a.write(IOVA, new byte[8], DmaAttributes.pasid(0))).isInstanceOf(InvalidArgumentException.class);
+        DmaResult r = a.translate(IOVA, AccessType.READ, DmaAttributes.DEFAULT);
+        assertThat(r.physicalAddress()).isEqualTo(vmmA.resolve(vaA));
+        assertThat(a.write(IOVA, new byte[] {1, 2, 3}, DmaAttributes.DEFAULT).bytesTransferred()).isEqualTo(3);
+        c.close();
+    }
 }

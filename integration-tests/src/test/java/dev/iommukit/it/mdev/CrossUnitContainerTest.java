@@ -5,6 +5,7 @@ import static dev.iommukit.it.mdev.MdevFixtures.pattern;
 import static dev.iommukit.it.mdev.MdevFixtures.poke;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.iommukit.api.CpuArchitecture;
 import dev.iommukit.api.Device;
@@ -18,6 +19,7 @@ import dev.iommukit.mdev.IovaRange;
 import dev.iommukit.mdev.Mdev;
 import dev.iommukit.mdev.MdevCore;
 import dev.iommukit.mdev.MdevTypeSpec;
+import dev.iommukit.spi.cap.Capability;
 import dev.iommukit.spi.dma.AccessType;
 import dev.iommukit.spi.domain.Permissions;
 import dev.iommukit.spi.error.ConflictException;
@@ -39,6 +41,7 @@ class CrossUnitContainerTest {
     private Device smmuDevice;
     private Device vtdDevice;
     private Mdev mdev;
+    private Mdev smmuMdev;
     private Process vmm;
     private long va;
     private Usage baseline;
@@ -47,17 +50,25 @@ class CrossUnitContainerTest {
     void setUp() {
         m = Machine.builder().cpu(CpuArchitecture.X86_64).ram(0x8000_0000L, 1L << 30)
                 .unit("smmu0", "smmuv3").unit("dmar0", "vtd")
-                .device("smmu0", "00:03.0", 20).device("dmar0", "00:04.0", 20).device("dmar0", "00:05.0", 20).build();
+                .device("smmu0", "00:03.0", 20).device("dmar0", "00:04.0", 20).device("dmar0", "00:05.0", 20)
+                .device("smmu0", "00:06.0", 20).build();
         bus = new MdevCore(m);
         smmuDevice = m.device("00:03.0");
         vtdDevice = m.device("00:04.0");
         mdev = bus.registerParent(m.device("00:05.0"), List.of(new MdevTypeSpec("nic-vf", "vfio-pci", 1)))
                 .create(UUID.randomUUID(), "nic-vf");
+        Device smmuParent = m.device("00:06.0");
+        smmuMdev = smmuParent.capabilities().has(Capability.AUX_DOMAIN)
+                ? bus.registerParent(smmuParent, List.of(new MdevTypeSpec("accel", "vfio-pci", 1))).create(UUID.randomUUID(), "accel")
+                : null;
         Process warm = m.newProcess("warm-up");
         try (Container c = bus.newContainer(warm)) {
             c.attach(smmuDevice);
             c.attach(vtdDevice);
             c.attach(mdev);
+            if (smmuMdev != null) {
+                c.attach(smmuMdev);
+            }
         }
         warm.exit();
         vmm = m.newProcess("vmm");
@@ -154,5 +165,25 @@ class CrossUnitContainerTest {
         c.close();
         assertThat(vmm.lockedBytes()).isZero();
         assertClean(m, new Usage(baseline.tablePages(), 0, 0), "after close");
+    }
+
+    @Test
+    void mdevsOnBothUnitsShareOneContainer() {
+        assumeTrue(smmuMdev != null, "needs an SMMUv3 parent advertising AUX_DOMAIN");
+        Container c = bus.newContainer(vmm);
+        c.attach(smmuMdev);
+        c.mapDma(va, IOVA, 0x4000, Permissions.READ_WRITE);
+        c.attach(mdev);
+        assertThat(smmuMdev.pasid()).isPresent();
+        assertThat(mdev.pasid()).isPresent();
+        for (long off = 0; off < 0x4000; off += 0x1000) {
+            assertThat(smmuMdev.translate(IOVA + off, AccessType.WRITE).physicalAddress()).isEqualTo(vmm.resolve(va + off));
+            assertThat(mdev.translate(IOVA + off, AccessType.WRITE).physicalAddress()).isEqualTo(vmm.resolve(va + off));
+        }
+        assertThat(c.info().pasidSupport()).isTrue();
+        assertThat(m.pasidsInUse()).isEqualTo(2);
+        c.close();
+        assertThat(smmuMdev.translate(IOVA, AccessType.READ).fault().reason()).isEqualTo(FaultReason.BLOCKED);
+        assertClean(m, baseline, "after close");
     }
 }
