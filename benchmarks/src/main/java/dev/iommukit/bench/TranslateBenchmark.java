@@ -61,15 +61,20 @@ public class TranslateBenchmark {
         machine = Machine.preset(backend).build();
         device = machine.devices().get(0);
         PagingDomain domain = device.unit().newPagingDomain();
-        domain.map(IOVA, 0x8000_0000L, (long) MISS_PAGES * 4096, Permissions.READ_WRITE);
+        // a physical base only 4 KiB aligned: the core can use no larger page, so every walk goes to the last level
+        domain.map(IOVA, 0x8000_1000L, (long) MISS_PAGES * 4096, Permissions.READ_WRITE);
         device.attach(domain);
-        // the core maps the largest pages alignment allows; split them to 4 KiB so misses walk to the last level
-        domain.unmap(IOVA + 0x1000, 0x1000);
         hit = DmaRequest.of(device.rid().value(), Pasid.NONE, IOVA + 0x2040, 8, AccessType.READ);
-        misses = new DmaRequest[4096];
+        // every mapped page once, in random order: 16 times the IOTLB's 4096 entries, so nearly every request walks
+        misses = new DmaRequest[MISS_PAGES - 2];
         for (int i = 0; i < misses.length; i++) {
-            long page = 2 + random.nextInt(MISS_PAGES - 2);
-            misses[i] = DmaRequest.of(device.rid().value(), Pasid.NONE, IOVA + page * 4096, 8, AccessType.READ);
+            misses[i] = DmaRequest.of(device.rid().value(), Pasid.NONE, IOVA + (i + 2L) * 4096, 8, AccessType.READ);
+        }
+        for (int i = misses.length - 1; i > 0; i--) {
+            int j = random.nextInt(i + 1);
+            DmaRequest t = misses[i];
+            misses[i] = misses[j];
+            misses[j] = t;
         }
         table = new long[1 << 22];
         for (int i = 0; i < table.length; i++) {
@@ -96,10 +101,13 @@ public class TranslateBenchmark {
         return out.physicalAddress();
     }
 
-    /** Translation of pages spread over 256 MiB of 4 KiB mappings: mostly misses, each a full walk and a fill. */
+    /** Translation of 65534 pages of 4 KiB in random order, 16 times the IOTLB: nearly all misses, each a full walk and a fill. */
     @Benchmark
     public long translateIotlbMiss() {
-        device.translate(misses[next++ & (misses.length - 1)], out);
+        if (next >= misses.length) {
+            next = 0;
+        }
+        device.translate(misses[next++], out);
         return out.physicalAddress();
     }
 
