@@ -1,0 +1,70 @@
+package dev.iommukit.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.iommukit.api.Device;
+import dev.iommukit.api.DmaResult;
+import dev.iommukit.api.Machine;
+import dev.iommukit.api.PagingDomain;
+import dev.iommukit.api.Process;
+import dev.iommukit.mdev.Container;
+import dev.iommukit.mdev.Mdev;
+import dev.iommukit.mdev.MdevCore;
+import dev.iommukit.mdev.MdevParent;
+import dev.iommukit.mdev.MdevTypeSpec;
+import dev.iommukit.spi.dma.AccessType;
+import dev.iommukit.spi.domain.Permissions;
+import dev.iommukit.spi.fault.Fault;
+import dev.iommukit.spi.fault.FaultReason;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+
+/** The README's examples, kept true: the same calls, with what their comments promise asserted. */
+class ReadmeExamplesTest {
+    @Test
+    void theApiInTenLines() {
+        List<Fault> faults = new ArrayList<>();
+        try (Machine m = Machine.smmuv3().build()) {
+            PagingDomain d = m.unit("smmu0").newPagingDomain();
+            d.map(0x10_0000, 0x8000_0000L, 0x20_0000, Permissions.READ_WRITE);
+            Device dev = m.device("00:03.0");
+            dev.attach(d);
+            DmaResult ok = dev.translate(0x10_1234, AccessType.WRITE);
+            assertThat(ok.physicalAddress()).isEqualTo(0x8000_1234L);
+            dev.onFault(faults::add);
+            DmaResult bad = dev.translate(0x40_0000, AccessType.READ);
+            assertThat(bad.fault().reason()).isEqualTo(FaultReason.NOT_MAPPED);
+            assertThat(faults).singleElement().satisfies(f -> assertThat(f.record().name()).isEqualTo("F_TRANSLATION"));
+            d.unmap(0x10_0000, 0x1000);
+            assertThat(dev.translate(0x10_0000, AccessType.READ).faulted()).isTrue();
+            assertThat(dev.translate(0x10_1000, AccessType.READ).physicalAddress()).isEqualTo(0x8000_1000L);
+        }
+    }
+
+    @Test
+    void auxDomainsAndMediatedDevices() {
+        for (Machine.Builder preset : List.of(Machine.smmuv3(), Machine.vtd())) {
+            try (Machine m = preset.build()) {
+                Process vmm = m.newProcess("qemu");
+                long buffer = vmm.mmap(0x10000, Permissions.READ_WRITE);
+                MdevCore bus = new MdevCore(m);
+                MdevParent parent = bus.registerParent(m.device("00:03.0"), List.of(new MdevTypeSpec("vgpu-1", "vfio-pci", 4)));
+                Mdev mdev = parent.create(UUID.randomUUID(), "vgpu-1");
+                try (Container c = bus.newContainer(vmm)) {
+                    c.attach(mdev);
+                    c.mapDma(buffer, 0x100000, 0x10000, Permissions.READ_WRITE);
+                    assertThat(mdev.write(0x100000, "hello".getBytes(StandardCharsets.US_ASCII)).ok()).isTrue();
+                    byte[] seen = new byte[5];
+                    m.memory().read(vmm.resolve(buffer), seen, 0, 5);
+                    assertThat(new String(seen, StandardCharsets.US_ASCII)).isEqualTo("hello");
+                    assertThat(mdev.pasid()).isPresent();
+                }
+                assertThat(m.pasidsInUse()).isZero();
+                assertThat(vmm.lockedBytes()).isZero();
+            }
+        }
+    }
+}
