@@ -265,9 +265,12 @@ public final class ScenarioParser {
             }
         }
         Operation operation = switch (op) {
-            case "pagingDomain" -> define(f, new CreatePagingDomain(newDomainName(f), unitOrOnly(f), f.bool("nestingParent", false)), true);
-            case "identityDomain" -> define(f, new UnitDomain(DomainType.IDENTITY, newDomainName(f), unitOrOnly(f)), false);
-            case "blockedDomain" -> define(f, new UnitDomain(DomainType.BLOCKED, newDomainName(f), unitOrOnly(f)), false);
+            case "pagingDomain" -> {
+                String name = newDomainName(f, true);
+                yield new CreatePagingDomain(name, unitOrOnly(f), f.bool("nestingParent", false));
+            }
+            case "identityDomain" -> new UnitDomain(DomainType.IDENTITY, newDomainName(f, false), unitOrOnly(f));
+            case "blockedDomain" -> new UnitDomain(DomainType.BLOCKED, newDomainName(f, false), unitOrOnly(f));
             case "map" -> map(f);
             case "unmap" -> new UnmapRange(domainRef(f, true), f.number("iova"), positive(f, "size"), f.optNumber("expectUnmapped"));
             case "attach" -> new Attach(deviceRef(f), domainRef(f, false), false);
@@ -307,15 +310,10 @@ public final class ScenarioParser {
         return new Step(index, operation, comment, expectError);
     }
 
-    private Operation define(Fields f, Operation op, boolean paging) {
-        String name = op instanceof CreatePagingDomain c ? c.name() : ((UnitDomain) op).name();
-        domains.put(name, paging);
-        return op;
-    }
-
-    private String newDomainName(Fields f) {
+    /** Reads and defines the name of a new domain; later steps may refer to it. */
+    private String newDomainName(Fields f, boolean paging) {
         String name = f.string("name");
-        if (domains.containsKey(name)) {
+        if (domains.putIfAbsent(name, paging) != null) {
             throw new InvalidScenarioException(f.path("name"), "domain '" + name + "' is already defined by an earlier operation");
         }
         return name;

@@ -224,7 +224,9 @@ public final class ScenarioRunner {
             if (operation instanceof CreatePagingDomain c) {
                 PagingDomain d = machine.unit(c.unit()).newPagingDomain(new DomainOptions(c.nestingParent()));
                 domains.put(c.name(), d);
-                return d.info().translation() + ", pages " + PageSizes.format(d.pageSizes())
+                String translation = d.info().translation();
+                String pages = "pages " + PageSizes.format(d.pageSizes());
+                return translation + (translation.contains(pages) ? "" : ", " + pages)
                         + ", iova " + Numbers.hex(d.apertureStart()) + ".." + Numbers.hex(d.apertureEnd());
             } else if (operation instanceof UnitDomain u) {
                 Domain d = u.type() == DomainType.IDENTITY ? machine.unit(u.unit()).identityDomain()
