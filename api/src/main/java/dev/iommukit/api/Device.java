@@ -38,6 +38,8 @@ public final class Device {
     private Domain domain;
     private final TreeMap<Integer, Domain> pasidDomains = new TreeMap<>();
     private final CopyOnWriteArrayList<FaultHandler> handlers = new CopyOnWriteArrayList<>();
+    private final Map<Domain, Integer> auxDomains = new java.util.LinkedHashMap<>();
+    private boolean auxEnabled;
 
     Device(Unit unit, RequesterId rid, int requestedPasidBits, DeviceInfo info) {
         this.unit = unit;
@@ -90,6 +92,7 @@ public final class Device {
             if (this.domain != null) {
                 throw new BusyException("device " + name() + " already has " + this.domain + " attached; detach it first or use replace()");
             }
+            checkNoAuxDomains();
             install(Pasid.NONE, domain);
         }
     }
@@ -101,6 +104,7 @@ public final class Device {
             if (this.domain == domain) {
                 return;
             }
+            checkNoAuxDomains();
             install(Pasid.NONE, domain);
         }
     }
@@ -140,7 +144,13 @@ public final class Device {
             if (current != null) {
                 throw new BusyException("pasid " + pasid + " of " + name() + " already has " + current + " attached; detach it first or use replacePasid()");
             }
-            install(pasid, domain);
+            unit.machine.pasids.claim(pasid);
+            try {
+                install(pasid, domain);
+            } catch (RuntimeException e) {
+                unit.machine.pasids.release(pasid);
+                throw e;
+            }
         }
     }
 
@@ -150,8 +160,21 @@ public final class Device {
             checkPasid(pasid);
             checkDomain(domain);
             checkAttachableAtPasid(domain);
-            if (pasidDomains.get(pasid) != domain) {
+            checkNotAux(pasid);
+            Domain current = pasidDomains.get(pasid);
+            if (current == domain) {
+                return;
+            }
+            if (current == null) {
+                unit.machine.pasids.claim(pasid);
+            }
+            try {
                 install(pasid, domain);
+            } catch (RuntimeException e) {
+                if (current == null) {
+                    unit.machine.pasids.release(pasid);
+                }
+                throw e;
             }
         }
     }
@@ -163,7 +186,9 @@ public final class Device {
             if (!pasidDomains.containsKey(pasid)) {
                 throw new NotFoundException("pasid: nothing is attached to " + name() + " at pasid " + pasid);
             }
+            checkNotAux(pasid);
             install(pasid, null);
+            unit.machine.pasids.release(pasid);
         }
     }
 
@@ -178,6 +203,114 @@ public final class Device {
     public Map<Integer, Domain> pasidAttachments() {
         synchronized (unit.machine.lock) {
             return Collections.unmodifiableMap(new TreeMap<>(pasidDomains));
+        }
+    }
+
+    // ---------------------------------------------------------------- aux domains
+
+    /** Enables aux domains on this parent device; needs {@link Capability#AUX_DOMAIN}. Enabling twice does nothing. */
+    public void enableAuxDomains() {
+        synchronized (unit.machine.lock) {
+            unit.machine.checkOpen();
+            if (!info.capabilities().has(Capability.AUX_DOMAIN)) {
+                throw new NotSupportedException("device " + name() + " on " + unit.name() + " does not advertise AUX_DOMAIN");
+            }
+            auxEnabled = true;
+        }
+    }
+
+    /** Disables aux domains; refused with {@link BusyException} while any is attached. */
+    public void disableAuxDomains() {
+        synchronized (unit.machine.lock) {
+            unit.machine.checkOpen();
+            if (!auxDomains.isEmpty()) {
+                throw new BusyException("device " + name() + " still has " + auxDomains.size()
+                        + " aux domain(s) attached: " + auxDomains.keySet() + "; detach them first");
+            }
+            auxEnabled = false;
+        }
+    }
+
+    public boolean auxDomainsEnabled() {
+        synchronized (unit.machine.lock) {
+            return auxEnabled;
+        }
+    }
+
+    /**
+     * Attaches {@code domain} as an aux domain: the core allocates a PASID from the machine's PASID
+     * space within this device's width and attaches the domain there. Returns that PASID, which
+     * the device's DMA for this domain carries.
+     */
+    public int attachAuxDomain(Domain domain) {
+        synchronized (unit.machine.lock) {
+            unit.machine.checkOpen();
+            if (!auxEnabled) {
+                throw IommuException.invalid("device", "aux domains are not enabled on " + name() + "; call enableAuxDomains() first");
+            }
+            checkDomain(domain);
+            if (domain.type() != DomainType.PAGING) {
+                throw IommuException.invalid("domain", "an aux domain must be a paging domain, " + domain + " is " + domain.type());
+            }
+            checkAttachableAtPasid(domain);
+            if (auxDomains.containsKey(domain)) {
+                throw new ConflictException("domain: " + domain + " is already an aux domain of " + name()
+                        + " at pasid " + auxDomains.get(domain));
+            }
+            int pasid = unit.machine.pasids.allocate(info.pasidBits(), "aux domain " + domain + " of " + name());
+            try {
+                install(pasid, domain);
+            } catch (RuntimeException e) {
+                unit.machine.pasids.release(pasid);
+                throw e;
+            }
+            auxDomains.put(domain, pasid);
+            return pasid;
+        }
+    }
+
+    /** The PASID {@code domain} answers on as an aux domain of this device. */
+    public int auxPasid(Domain domain) {
+        synchronized (unit.machine.lock) {
+            Integer pasid = auxDomains.get(domain);
+            if (pasid == null) {
+                throw new NotFoundException("domain: " + domain + " is not an aux domain of " + name());
+            }
+            return pasid;
+        }
+    }
+
+    /** Detaches an aux domain; its PASID faults afterwards and returns to the machine once unreferenced. */
+    public void detachAuxDomain(Domain domain) {
+        synchronized (unit.machine.lock) {
+            unit.machine.checkOpen();
+            Integer pasid = auxDomains.get(domain);
+            if (pasid == null) {
+                throw new NotFoundException("domain: " + domain + " is not an aux domain of " + name());
+            }
+            install(pasid, null);
+            auxDomains.remove(domain);
+            unit.machine.pasids.release(pasid);
+        }
+    }
+
+    /** The aux domains attached now, with their PASIDs. */
+    public Map<Domain, Integer> auxDomains() {
+        synchronized (unit.machine.lock) {
+            return Collections.unmodifiableMap(new java.util.LinkedHashMap<>(auxDomains));
+        }
+    }
+
+    private void checkNoAuxDomains() {
+        if (!auxDomains.isEmpty()) {
+            throw new BusyException("device " + name() + " has aux domains attached " + auxDomains.keySet()
+                    + "; a whole-device attach is refused until they are detached");
+        }
+    }
+
+    private void checkNotAux(int pasid) {
+        if (auxDomains.containsValue(pasid)) {
+            throw new BusyException("pasid " + pasid + " of " + name() + " belongs to an aux domain; use detachAuxDomain()");
         }
     }
 
@@ -236,7 +369,9 @@ public final class Device {
     void shutdown() {
         for (int pasid : List.copyOf(pasidDomains.keySet())) {
             install(pasid, null);
+            unit.machine.pasids.release(pasid);
         }
+        auxDomains.clear();
         if (domain != null) {
             install(Pasid.NONE, null);
         }
@@ -325,7 +460,7 @@ public final class Device {
     // ---------------------------------------------------------------- faults
 
     /** Registers {@code handler} for this device's faults; close the registration to remove it. */
-    public AutoCloseable onFault(FaultHandler handler) {
+    public Registration onFault(FaultHandler handler) {
         Objects.requireNonNull(handler, "handler");
         handlers.add(handler);
         return () -> handlers.remove(handler);

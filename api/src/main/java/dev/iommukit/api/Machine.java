@@ -40,13 +40,21 @@ public final class Machine implements AutoCloseable {
     /** Where the default pool for IOMMU structures lives, and its size. */
     public static final long DEFAULT_TABLE_POOL_BASE = 0x0400_0000L;
     public static final long DEFAULT_TABLE_POOL_SIZE = 0x0400_0000L;
+    /** Where the default pool for process memory lives, and its size. */
+    public static final long DEFAULT_PROCESS_POOL_BASE = 0x2_0000_0000L;
+    public static final long DEFAULT_PROCESS_POOL_SIZE = 0x1000_0000L;
 
     final Object lock = new Object();
+    final PasidAllocator pasids = new PasidAllocator();
     private final PhysicalMemory memory;
     private final PageAllocator tableAllocator;
     private final BackendRegistry backends;
     private final Map<String, Unit> units = new LinkedHashMap<>();
     private final Map<RequesterId, Device> devices = new LinkedHashMap<>();
+    private final CpuArchitecture cpu;
+    private final ProcessMemory processMemory;
+    private final List<Process> processes = new ArrayList<>();
+    private int nextPid = 100;
     private boolean closed;
 
     private Machine(Builder b) {
@@ -60,8 +68,17 @@ public final class Machine implements AutoCloseable {
         if (!poolInRam) {
             mb.ram(b.poolBase, b.poolSize);
         }
+        boolean processPoolInRam = false;
+        for (RamRegion r : b.ram) {
+            processPoolInRam |= r.contains(b.processBase, b.processSize);
+        }
+        if (!processPoolInRam) {
+            mb.ram(b.processBase, b.processSize);
+        }
         this.memory = mb.build();
         this.tableAllocator = new PageAllocator(memory, b.poolBase, b.poolSize);
+        this.cpu = b.cpu;
+        this.processMemory = new ProcessMemory(new PageAllocator(memory, b.processBase, b.processSize));
         try {
             for (UnitSpec spec : b.units.values()) {
                 IommuBackend backend = backends.require(spec.backend());
@@ -94,15 +111,15 @@ public final class Machine implements AutoCloseable {
         return new Builder();
     }
 
-    /** One SMMUv3 unit {@code smmu0}, 1 GiB of RAM at 0x8000_0000, devices 00:03.0 and 00:04.0 with 20-bit PASIDs. */
+    /** An AArch64 machine with one SMMUv3 unit {@code smmu0}, 1 GiB of RAM at 0x8000_0000, devices 00:03.0 and 00:04.0 with 20-bit PASIDs. */
     public static Builder smmuv3() {
-        return builder().ram(0x8000_0000L, 1L << 30).unit("smmu0", "smmuv3")
+        return builder().cpu(CpuArchitecture.AARCH64).ram(0x8000_0000L, 1L << 30).unit("smmu0", "smmuv3")
                 .device("smmu0", "00:03.0", 20).device("smmu0", "00:04.0", 20);
     }
 
-    /** One VT-d unit {@code dmar0}, 1 GiB of RAM at 0x8000_0000, devices 00:03.0 and 00:04.0 with 20-bit PASIDs. */
+    /** An x86-64 machine with one VT-d unit {@code dmar0}, 1 GiB of RAM at 0x8000_0000, devices 00:03.0 and 00:04.0 with 20-bit PASIDs. */
     public static Builder vtd() {
-        return builder().ram(0x8000_0000L, 1L << 30).unit("dmar0", "vtd")
+        return builder().cpu(CpuArchitecture.X86_64).ram(0x8000_0000L, 1L << 30).unit("dmar0", "vtd")
                 .device("dmar0", "00:03.0", 20).device("dmar0", "00:04.0", 20);
     }
 
@@ -128,6 +145,51 @@ public final class Machine implements AutoCloseable {
     /** Pages of IOMMU structures allocated now: back to 0 once everything is closed. */
     public long tablePagesInUse() {
         return tableAllocator.allocatedPages();
+    }
+
+    /** The CPU, which fixes the page-table format of processes. */
+    public CpuArchitecture cpu() {
+        return cpu;
+    }
+
+    ProcessMemory processMemory() {
+        return processMemory;
+    }
+
+    /** Starts a process with an empty address space. */
+    public Process newProcess(String name) {
+        synchronized (lock) {
+            checkOpen();
+            if (name == null || name.isBlank()) {
+                throw IommuException.invalid("name", "a process needs a non-blank name");
+            }
+            Process p = new Process(this, name, nextPid++);
+            processes.add(p);
+            return p;
+        }
+    }
+
+    /** The processes that have not exited. */
+    public List<Process> processes() {
+        synchronized (lock) {
+            return List.copyOf(processes);
+        }
+    }
+
+    void processExited(Process p) {
+        processes.remove(p);
+    }
+
+    /** Pages of process memory (data pages and CPU page tables) allocated now. */
+    public long processPagesInUse() {
+        return processMemory.allocator().allocatedPages();
+    }
+
+    /** PASIDs allocated from the machine's PASID space now: back to 0 once everything is detached. */
+    public int pasidsInUse() {
+        synchronized (lock) {
+            return pasids.inUse();
+        }
     }
 
     public BackendRegistry backends() {
@@ -240,6 +302,9 @@ public final class Machine implements AutoCloseable {
                 return;
             }
             closed = true;
+            for (Process p : List.copyOf(processes)) {
+                p.exit();
+            }
             List<Unit> list = new ArrayList<>(units.values());
             java.util.Collections.reverse(list);
             for (Unit u : list) {
@@ -257,6 +322,9 @@ public final class Machine implements AutoCloseable {
         private final List<RamRegion> ram = new ArrayList<>();
         private long poolBase = DEFAULT_TABLE_POOL_BASE;
         private long poolSize = DEFAULT_TABLE_POOL_SIZE;
+        private long processBase = DEFAULT_PROCESS_POOL_BASE;
+        private long processSize = DEFAULT_PROCESS_POOL_SIZE;
+        private CpuArchitecture cpu = CpuArchitecture.X86_64;
         private final Map<String, UnitSpec> units = new LinkedHashMap<>();
         private final List<DeviceSpec> devices = new ArrayList<>();
         private BackendRegistry backends;
@@ -275,6 +343,23 @@ public final class Machine implements AutoCloseable {
             new RamRegion(base, size);
             this.poolBase = base;
             this.poolSize = size;
+            return this;
+        }
+
+        /** The CPU (default x86-64; the presets choose the one their IOMMU goes with). */
+        public Builder cpu(CpuArchitecture architecture) {
+            this.cpu = java.util.Objects.requireNonNull(architecture, "architecture");
+            return this;
+        }
+
+        /**
+         * Where processes take anonymous memory and page tables from (default 256 MiB at
+         * 0x2_0000_0000). Added as RAM unless a RAM region already holds it.
+         */
+        public Builder processMemory(long base, long size) {
+            new RamRegion(base, size);
+            this.processBase = base;
+            this.processSize = size;
             return this;
         }
 

@@ -15,5 +15,10 @@ public enum Capability {
     /** Paging domains usable as the stage 2 of nested translation. Parameters as {@link #PAGING_DOMAIN}. */
     NESTING_PARENT_DOMAIN,
     /** Attaching a domain at a PASID. Parameters: {@code pasidBits}. */
-    PASID_ATTACH
+    PASID_ATTACH,
+    /**
+     * Aux domains: PASID-granular paging domains attached to a parent device, the core choosing
+     * the PASID. Parameters: {@code level} ({@code first} or {@code second}), {@code pasidBits}.
+     */
+    AUX_DOMAIN
 }

@@ -16,13 +16,14 @@ public final class Permissions {
 
     private Permissions() {}
 
-    /** Checks a permission set for a mapping: known bits only, and at least read or write. */
+    /** Checks a permission set for a mapping: known bits only, and READ always (as the formats of every architecture can express). */
     public static int check(int permissions) {
         if ((permissions & ~ALL) != 0) {
             throw IommuException.invalid("permissions", "only READ, WRITE and EXECUTE bits are defined, was 0x" + Integer.toHexString(permissions));
         }
-        if ((permissions & READ_WRITE) == 0) {
-            throw IommuException.invalid("permissions", "a mapping must allow READ or WRITE, was " + toString(permissions));
+        if ((permissions & READ) == 0) {
+            throw IommuException.invalid("permissions", "a mapping must allow READ (write-only and execute-only mappings are not"
+                    + " expressible in every translation format), was " + toString(permissions));
         }
         return permissions;
     }

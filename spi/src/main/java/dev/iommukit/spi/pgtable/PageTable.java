@@ -12,7 +12,8 @@ import java.util.List;
  * unmap (splitting larger pages when a range cuts them), iova-to-phys, and free. Writers are
  * serialised; readers (hardware walkers) may walk at any time: every table is written whole
  * before the descriptor that publishes it, with single-copy-atomic stores. Intermediate tables
- * stay until {@link #free()}, so a walker never reads a page that was reused.
+ * stay until {@link #free()}, even when a larger page later replaces an emptied table, so a
+ * walker never reads a page that was reused.
  */
 public final class PageTable {
     private final PageTableFormat format;
@@ -96,7 +97,8 @@ public final class PageTable {
                 }
                 long s = slot(table, leafLevel, va);
                 long d = memory.read64(s);
-                if (format.isLeaf(d, leafLevel) || format.isTable(d, leafLevel)) {
+                if (format.isLeaf(d, leafLevel)
+                        || (format.isTable(d, leafLevel) && !isEmpty(format.address(d, leafLevel), leafLevel + 1))) {
                     throw new ConflictException("iova 0x" + Long.toHexString(va) + " is already mapped");
                 }
                 memory.write64(s, format.encodeLeaf(pa + i * pageSize, leafLevel, permissions));
@@ -108,6 +110,18 @@ public final class PageTable {
             }
             throw e;
         }
+    }
+
+    /** Whether the table at {@code table} (of {@code level}) and everything below it maps nothing. */
+    private boolean isEmpty(long table, int level) {
+        long entries = 1L << format.indexBits(level);
+        for (long i = 0; i < entries; i++) {
+            long d = memory.read64(table + i * 8);
+            if (format.isLeaf(d, level) || (format.isTable(d, level) && !isEmpty(format.address(d, level), level + 1))) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

@@ -1,0 +1,263 @@
+package dev.iommukit.api;
+
+import dev.iommukit.spi.domain.Permissions;
+import dev.iommukit.spi.error.ClosedException;
+import dev.iommukit.spi.error.ConflictException;
+import dev.iommukit.spi.error.IommuException;
+import dev.iommukit.spi.error.ResourceExhaustedException;
+import dev.iommukit.spi.pgtable.PageTable;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeMap;
+
+/**
+ * A process: a CPU address space with its own page tables in the machine's CPU format, written
+ * into simulated memory as the kernel would, so that an IOMMU can walk them. It maps anonymous
+ * memory, resolves virtual addresses, pins pages for DMA within a locked-memory limit, and exits.
+ * A VMM is such a process; its memory backs a guest's physical memory.
+ */
+public final class Process implements AutoCloseable {
+    private static final long PAGE = 4096;
+    /** Where {@link #mmap} starts placing anonymous mappings. */
+    public static final long MMAP_BASE = 0x7f00_0000_0000L;
+
+    private final Machine machine;
+    private final String name;
+    private final int pid;
+    private final PageTable pageTable;
+    private final TreeMap<Long, Long> pages = new TreeMap<>();
+    private final TreeMap<Long, Integer> pagePermissions = new TreeMap<>();
+    private long nextMmap = MMAP_BASE;
+    private long lockedLimit = Long.MAX_VALUE;
+    private long lockedBytes;
+    private boolean exited;
+
+    Process(Machine machine, String name, int pid) {
+        this.machine = machine;
+        this.name = name;
+        this.pid = pid;
+        this.pageTable = new PageTable(machine.cpu().pageTableFormat(), machine.processMemory().allocator(), "process " + name);
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public int pid() {
+        return pid;
+    }
+
+    public CpuArchitecture cpu() {
+        return machine.cpu();
+    }
+
+    /** The physical address of the root page table: what TTBR0 (AArch64) or CR3 (x86-64) holds. */
+    public long pageTableRoot() {
+        return pageTable.root();
+    }
+
+    /** Number of input-address bits the page tables translate (48). */
+    public int addressBits() {
+        return pageTable.format().inputBits();
+    }
+
+    public boolean isAlive() {
+        synchronized (machine.lock) {
+            return !exited;
+        }
+    }
+
+    /** Maps {@code size} bytes of fresh zeroed anonymous memory somewhere free and returns its address. */
+    public long mmap(long size, int permissions) {
+        synchronized (machine.lock) {
+            checkAlive();
+            checkSize(size);
+            long va = nextMmap;
+            map(va, size, permissions);
+            nextMmap = va + size + PAGE;
+            return va;
+        }
+    }
+
+    /** Maps fresh zeroed anonymous memory at {@code [va, va + size)}; refused where anything is mapped. */
+    public void map(long va, long size, int permissions) {
+        synchronized (machine.lock) {
+            checkAlive();
+            Permissions.check(permissions);
+            checkRange(va, size);
+            Long clash = pages.ceilingKey(va);
+            if (clash != null && clash < va + size) {
+                throw new ConflictException("va: 0x" + Long.toHexString(clash) + " in the range is already mapped in process " + name);
+            }
+            List<Long> done = new ArrayList<>();
+            try {
+                for (long a = va; a < va + size; a += PAGE) {
+                    long pa = machine.processMemory().allocatePage("process " + name);
+                    done.add(a);
+                    pages.put(a, pa);
+                    pagePermissions.put(a, permissions);
+                    pageTable.map(a, pa, PAGE, 1, permissions);
+                }
+            } catch (RuntimeException e) {
+                for (long a : done) {
+                    unmapPage(a);
+                }
+                throw e;
+            }
+        }
+    }
+
+    /** Unmaps {@code [va, va + size)}; pages still pinned stay allocated until unpinned. */
+    public void munmap(long va, long size) {
+        synchronized (machine.lock) {
+            checkAlive();
+            checkRange(va, size);
+            for (long a : List.copyOf(pages.subMap(va, va + size).keySet())) {
+                unmapPage(a);
+            }
+        }
+    }
+
+    private void unmapPage(long va) {
+        Long pa = pages.remove(va);
+        pagePermissions.remove(va);
+        if (pageTable.iovaToPhys(va) >= 0) {
+            pageTable.unmap(va, PAGE);
+        }
+        if (pa != null) {
+            machine.processMemory().release(pa);
+        }
+    }
+
+    /** The physical address {@code va} maps to, read from the page tables; -1 when unmapped. */
+    public long resolve(long va) {
+        synchronized (machine.lock) {
+            return exited ? -1 : pageTable.iovaToPhys(va);
+        }
+    }
+
+    /** The permissions {@code va} is mapped with, or 0. */
+    public int permissionsAt(long va) {
+        synchronized (machine.lock) {
+            Integer p = pagePermissions.get(va & -PAGE);
+            return p == null ? 0 : p;
+        }
+    }
+
+    /** Limits how many bytes may be pinned for DMA at once (RLIMIT_MEMLOCK). */
+    public void setLockedMemoryLimit(long bytes) {
+        synchronized (machine.lock) {
+            if (bytes < 0) {
+                throw IommuException.invalid("bytes", "a locked-memory limit cannot be negative, was " + bytes);
+            }
+            lockedLimit = bytes;
+        }
+    }
+
+    public long lockedMemoryLimit() {
+        synchronized (machine.lock) {
+            return lockedLimit;
+        }
+    }
+
+    /** Bytes pinned now. */
+    public long lockedBytes() {
+        synchronized (machine.lock) {
+            return lockedBytes;
+        }
+    }
+
+    /**
+     * Pins every page of {@code [va, va + size)} for DMA and returns their physical addresses in
+     * order. All or nothing: refused when a page is unmapped, lacks {@code permissions}, or the
+     * locked-memory limit would be exceeded.
+     */
+    public long[] pin(long va, long size, int permissions) {
+        synchronized (machine.lock) {
+            checkAlive();
+            checkRange(va, size);
+            if (lockedBytes + size > lockedLimit) {
+                throw new ResourceExhaustedException("size: pinning 0x" + Long.toHexString(size) + " bytes would exceed the locked-memory limit of 0x"
+                        + Long.toHexString(lockedLimit) + " bytes of process " + name + " (0x" + Long.toHexString(lockedBytes) + " pinned)");
+            }
+            long[] pas = new long[(int) (size / PAGE)];
+            for (int i = 0; i < pas.length; i++) {
+                long a = va + i * PAGE;
+                Long pa = pages.get(a);
+                if (pa == null) {
+                    throw IommuException.invalid("vaddr", "0x" + Long.toHexString(a) + " is not mapped in process " + name);
+                }
+                if ((pagePermissions.get(a) & permissions) != permissions) {
+                    throw IommuException.invalid("vaddr", "0x" + Long.toHexString(a) + " is mapped " + Permissions.toString(pagePermissions.get(a))
+                            + " in process " + name + ", but " + Permissions.toString(permissions) + " was asked");
+                }
+                pas[i] = pa;
+            }
+            for (long pa : pas) {
+                machine.processMemory().retain(pa);
+            }
+            lockedBytes += size;
+            return pas;
+        }
+    }
+
+    /** Releases pins taken by {@link #pin}; works after exit too, so owners can clean up. */
+    public void unpin(long[] physicalPages) {
+        synchronized (machine.lock) {
+            for (long pa : physicalPages) {
+                machine.processMemory().release(pa);
+            }
+            lockedBytes -= physicalPages.length * PAGE;
+        }
+    }
+
+    /** Exits: unmaps everything and frees the page tables. Pinned pages live on until unpinned. */
+    public void exit() {
+        synchronized (machine.lock) {
+            if (exited) {
+                return;
+            }
+            for (long a : List.copyOf(pages.keySet())) {
+                unmapPage(a);
+            }
+            pageTable.free();
+            exited = true;
+            machine.processExited(this);
+        }
+    }
+
+    @Override
+    public void close() {
+        exit();
+    }
+
+    private void checkAlive() {
+        machine.checkOpen();
+        if (exited) {
+            throw new ClosedException("process " + name + " (pid " + pid + ") has exited");
+        }
+    }
+
+    private static void checkSize(long size) {
+        if (size <= 0 || (size & (PAGE - 1)) != 0) {
+            throw IommuException.invalid("size", "must be a positive multiple of 4 KiB, was 0x" + Long.toHexString(size));
+        }
+    }
+
+    private void checkRange(long va, long size) {
+        checkSize(size);
+        if ((va & (PAGE - 1)) != 0) {
+            throw IommuException.invalid("va", "must be 4 KiB aligned, was 0x" + Long.toHexString(va));
+        }
+        long limit = 1L << addressBits();
+        if (va < 0 || va + size > limit || va + size < va) {
+            throw IommuException.invalid("va", "range 0x" + Long.toHexString(va) + "+0x" + Long.toHexString(size)
+                    + " is outside the " + addressBits() + "-bit user address space");
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "process " + name + " (pid " + pid + ")";
+    }
+}

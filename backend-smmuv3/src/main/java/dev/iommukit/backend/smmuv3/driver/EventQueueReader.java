@@ -1,0 +1,90 @@
+package dev.iommukit.backend.smmuv3.driver;
+
+import static dev.iommukit.backend.smmuv3.arch.QueueRegisters.*;
+
+import dev.iommukit.backend.smmuv3.arch.EventRecord;
+import dev.iommukit.backend.smmuv3.arch.EventType;
+import dev.iommukit.backend.smmuv3.arch.SmmuRegisters;
+import dev.iommukit.spi.device.Pasid;
+import dev.iommukit.spi.device.RequesterId;
+import dev.iommukit.spi.dma.AccessType;
+import dev.iommukit.spi.fault.Fault;
+import dev.iommukit.spi.fault.FaultReason;
+import dev.iommukit.spi.fault.FaultReporter;
+import dev.iommukit.spi.memory.PhysicalMemory;
+import dev.iommukit.spi.mmio.Mmio;
+import java.util.function.BiPredicate;
+
+/**
+ * The consumer side of the event queue: on the event interrupt, reads every record between
+ * EVENTQ_CONS and EVENTQ_PROD, decodes it into a {@link Fault} and reports it once, then moves
+ * EVENTQ_CONS on (acknowledging an overflow by copying OVFLG).
+ */
+final class EventQueueReader {
+    static final int LOG2_ENTRIES = 7;
+
+    private final Mmio mmio;
+    private final PhysicalMemory memory;
+    private final long base;
+    private final FaultReporter reporter;
+    private final BiPredicate<Integer, Integer> attachedAt;
+    private long overflows;
+
+    /**
+     * @param attachedAt whether the driver has a domain at (sid, ssid): a C_BAD_CD for an empty
+     *     substream slot is reported as BLOCKED
+     */
+    EventQueueReader(Mmio mmio, PhysicalMemory memory, long base, FaultReporter reporter, BiPredicate<Integer, Integer> attachedAt) {
+        this.mmio = mmio;
+        this.memory = memory;
+        this.base = base;
+        this.reporter = reporter;
+        this.attachedAt = attachedAt;
+    }
+
+    long bytes() {
+        return (long) EVENT_BYTES << LOG2_ENTRIES;
+    }
+
+    /** Number of overflows seen (OVFLG toggles acknowledged). */
+    synchronized long overflows() {
+        return overflows;
+    }
+
+    synchronized void drain() {
+        int prod = mmio.read32(SmmuRegisters.EVENTQ_PROD);
+        int cons = mmio.read32(SmmuRegisters.EVENTQ_CONS);
+        int ovf = (int) OVERFLOW.mask();
+        while (!empty(prod, cons, LOG2_ENTRIES)) {
+            long slot = base + (long) index(cons, LOG2_ENTRIES) * EVENT_BYTES;
+            long[] words = new long[EventRecord.DWORDS];
+            for (int i = 0; i < words.length; i++) {
+                words[i] = memory.read64(slot + 8L * i);
+            }
+            cons = increment(cons, LOG2_ENTRIES) | (cons & ovf);
+            mmio.write32(SmmuRegisters.EVENTQ_CONS, cons);
+            reporter.report(decode(words));
+            prod = mmio.read32(SmmuRegisters.EVENTQ_PROD);
+        }
+        if ((prod & ovf) != (cons & ovf)) {
+            overflows++;
+            mmio.write32(SmmuRegisters.EVENTQ_CONS, (cons & ~ovf) | (prod & ovf));
+        }
+    }
+
+    Fault decode(long[] words) {
+        EventRecord record = EventRecord.of(words);
+        int sid = (int) EventRecord.SID.get(words[0]);
+        boolean ssv = EventRecord.SSV.isSet(words[0]);
+        int pasid = ssv ? (int) EventRecord.SSID.get(words[0]) : Pasid.NONE;
+        EventType type = record.type();
+        FaultReason reason;
+        if (type == null) {
+            reason = FaultReason.BAD_CONFIGURATION;
+        } else {
+            reason = type.reason(type != EventType.C_BAD_CD || attachedAt.test(sid, ssv ? pasid : 0));
+        }
+        AccessType access = EventRecord.RNW.isSet(words[1]) ? AccessType.READ : AccessType.WRITE;
+        return new Fault(RequesterId.of(sid & 0xFFFF), pasid, words[2], access, reason, record);
+    }
+}

@@ -1,0 +1,45 @@
+package dev.iommukit.backend.smmuv3.driver;
+
+import dev.iommukit.spi.cap.Capability;
+import dev.iommukit.spi.cap.CapabilitySet;
+import dev.iommukit.spi.cap.PageSizes;
+import dev.iommukit.spi.pgtable.vmsa.VmsaFormat;
+import dev.iommukit.spi.pgtable.vmsa.VmsaGranule;
+
+/** What an SMMUv3 unit with a given translation granule advertises. */
+public final class SmmuCapabilities {
+    /** PASID width the unit honours (IDR1.SSIDSIZE). */
+    public static final int PASID_BITS = 20;
+
+    private SmmuCapabilities() {}
+
+    public static CapabilitySet of(VmsaGranule granule) {
+        String s1Pages = PageSizes.format(VmsaFormat.stage1(granule, PagingDomain.INPUT_BITS).pageSizes());
+        String s2Pages = PageSizes.format(VmsaFormat.stage2(granule, PagingDomain.INPUT_BITS).pageSizes());
+        String in = Integer.toString(PagingDomain.INPUT_BITS);
+        String out = Integer.toString(PagingDomain.OUTPUT_BITS);
+        return CapabilitySet.builder()
+                .add(Capability.BLOCKED_DOMAIN)
+                .add(Capability.IDENTITY_DOMAIN, "mechanism", "STE bypass", "atPasid", "false")
+                .add(Capability.PAGING_DOMAIN, "pageSizes", s1Pages, "inputBits", in, "outputBits", out, "level", "stage 1")
+                .add(Capability.NESTING_PARENT_DOMAIN, "pageSizes", s2Pages, "inputBits", in, "outputBits", out, "level", "stage 2")
+                .add(Capability.PASID_ATTACH, "pasidBits", Integer.toString(PASID_BITS))
+                .add(Capability.AUX_DOMAIN, "level", "first", "pasidBits", Integer.toString(PASID_BITS))
+                .build();
+    }
+
+    /**
+     * A device's capabilities: PASID_ATTACH and AUX_DOMAIN (a context descriptor per substream,
+     * stage 1: "first level") only when it has PASIDs, with its own width.
+     */
+    static CapabilitySet forDevice(CapabilitySet unit, int pasidBits) {
+        CapabilitySet without = unit.without(Capability.PASID_ATTACH).without(Capability.AUX_DOMAIN);
+        if (pasidBits > 0) {
+            String bits = Integer.toString(pasidBits);
+            return CapabilitySet.builder().addAll(without)
+                    .add(Capability.PASID_ATTACH, "pasidBits", bits)
+                    .add(Capability.AUX_DOMAIN, "level", "first", "pasidBits", bits).build();
+        }
+        return without;
+    }
+}

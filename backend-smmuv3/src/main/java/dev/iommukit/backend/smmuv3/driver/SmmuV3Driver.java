@@ -1,0 +1,440 @@
+package dev.iommukit.backend.smmuv3.driver;
+
+import static dev.iommukit.backend.smmuv3.arch.SmmuRegisters.*;
+
+import dev.iommukit.backend.smmuv3.arch.Command;
+import dev.iommukit.backend.smmuv3.arch.ControlRegisters;
+import dev.iommukit.backend.smmuv3.arch.Idr0;
+import dev.iommukit.backend.smmuv3.arch.Idr1;
+import dev.iommukit.backend.smmuv3.arch.Idr3;
+import dev.iommukit.backend.smmuv3.arch.Idr5;
+import dev.iommukit.backend.smmuv3.arch.QueueRegisters;
+import dev.iommukit.backend.smmuv3.arch.StreamTableEntry;
+import dev.iommukit.backend.smmuv3.arch.StreamTableRegisters;
+import dev.iommukit.spi.DeviceInfo;
+import dev.iommukit.spi.IommuUnit;
+import dev.iommukit.spi.cap.CapabilitySet;
+import dev.iommukit.spi.device.Pasid;
+import dev.iommukit.spi.device.RequesterId;
+import dev.iommukit.spi.dma.DmaPort;
+import dev.iommukit.spi.domain.BackendDomain;
+import dev.iommukit.spi.domain.DomainOptions;
+import dev.iommukit.spi.domain.DomainType;
+import dev.iommukit.spi.error.ClosedException;
+import dev.iommukit.spi.error.ErrorCode;
+import dev.iommukit.spi.error.IommuException;
+import dev.iommukit.spi.error.NotFoundException;
+import dev.iommukit.spi.error.NotSupportedException;
+import dev.iommukit.spi.error.ResourceExhaustedException;
+import dev.iommukit.spi.fault.FaultReporter;
+import dev.iommukit.spi.memory.PageAllocator;
+import dev.iommukit.spi.memory.PhysicalMemory;
+import dev.iommukit.spi.mmio.Mmio;
+import dev.iommukit.spi.pgtable.vmsa.VmsaFormat;
+import java.util.BitSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The driver half of an SMMUv3 unit. It reaches the SMMU only through registers and memory, as
+ * Linux's arm-smmu-v3 does: initialises it (CR0=0, stream table and queues, CMDQEN, CFGI_ALL and
+ * TLBI_NSNH_ALL with CMD_SYNC, EVENTQEN, IRQ_CTRL, SMMUEN, each acknowledged), keeps every unused
+ * StreamID on an abort STE, writes STEs and CDs in a tear-free order followed by CFGI + CMD_SYNC,
+ * invalidates the TLB on unmap, and drains the event queue on the interrupt.
+ */
+public final class SmmuV3Driver implements IommuUnit {
+    private static final int SPIN_LIMIT = 1_000_000;
+    private static final String OWNER = "smmuv3 queues";
+
+    private final String name;
+    private final Mmio mmio;
+    private final PhysicalMemory memory;
+    private final PageAllocator allocator;
+    private final DmaPort port;
+    private final DriverOptions options;
+    private final CapabilitySet capabilities;
+    private final StreamTable streamTable;
+    private final CommandQueue cmdq;
+    private final EventQueueReader events;
+    private final long cmdqBase;
+    private final long eventqBase;
+    private final boolean rangeInvalidation;
+    private final StaticDomain blocked = StaticDomain.blocked();
+    private final StaticDomain identity = StaticDomain.identity();
+    private final Map<Integer, Device> devices = new ConcurrentHashMap<>();
+    private final Set<PagingDomain> domains = new LinkedHashSet<>();
+    private final BitSet asids = new BitSet();
+    private final BitSet vmids = new BitSet();
+    private volatile boolean eventsReady;
+    private boolean closed;
+
+    /** One probed device: its StreamID, PASID width, what is attached and its CD table. */
+    private static final class Device {
+        final int sid;
+        final int pasidBits;
+        volatile BackendDomain rid;
+        final Map<Integer, PagingDomain> pasids = new ConcurrentHashMap<>();
+        ContextDescriptorTable cds;
+
+        Device(int sid, int pasidBits, BackendDomain rid) {
+            this.sid = sid;
+            this.pasidBits = pasidBits;
+            this.rid = rid;
+        }
+    }
+
+    /**
+     * Initialises the SMMU behind {@code mmio}. Structures come from {@code allocator}; faults
+     * read from the event queue go to {@code faults}.
+     */
+    public SmmuV3Driver(String name, Mmio mmio, PageAllocator allocator, FaultReporter faults, DmaPort port, DriverOptions options) {
+        this.name = name;
+        this.mmio = mmio;
+        this.allocator = allocator;
+        this.memory = allocator.memory();
+        this.port = port;
+        this.options = options;
+        this.capabilities = SmmuCapabilities.of(options.granule());
+        checkIdRegisters();
+        this.rangeInvalidation = Idr3.RIL.isSet(mmio.read32(IDR3));
+
+        writeCr0(0);
+        mmio.write32(GBPA, (int) (ControlRegisters.GBPA_ABORT.of(1) | ControlRegisters.GBPA_UPDATE.of(1)));
+        poll(() -> !ControlRegisters.GBPA_UPDATE.isSet(mmio.read32(GBPA) & 0xFFFF_FFFFL), "GBPA.UPDATE");
+        long cacheAttrs = ControlRegisters.CR1_TABLE_SH.of(ControlRegisters.SH_ISH) | ControlRegisters.CR1_TABLE_OC.of(ControlRegisters.CACHE_WB)
+                | ControlRegisters.CR1_TABLE_IC.of(ControlRegisters.CACHE_WB) | ControlRegisters.CR1_QUEUE_SH.of(ControlRegisters.SH_ISH)
+                | ControlRegisters.CR1_QUEUE_OC.of(ControlRegisters.CACHE_WB) | ControlRegisters.CR1_QUEUE_IC.of(ControlRegisters.CACHE_WB);
+        mmio.write32(CR1, (int) cacheAttrs);
+        mmio.write32(CR2, (int) (ControlRegisters.CR2_RECINVSID.of(1) | ControlRegisters.CR2_PTM.of(1)));
+
+        this.cmdqBase = allocator.allocate((long) QueueRegisters.COMMAND_BYTES << CommandQueue.LOG2_ENTRIES, OWNER + " cmdq");
+        this.cmdq = new CommandQueue(mmio, memory, cmdqBase);
+        this.eventqBase = allocator.allocate((long) QueueRegisters.EVENT_BYTES << EventQueueReader.LOG2_ENTRIES, OWNER + " eventq");
+        this.events = new EventQueueReader(mmio, memory, eventqBase, faults, this::attachedAt);
+        this.streamTable = new StreamTable(memory, allocator, cmdq, options.twoLevelStreamTable(), options.sidBits());
+
+        mmio.write64(STRTAB_BASE, streamTable.base() | StreamTableRegisters.BASE_RA.of(1));
+        mmio.write32(STRTAB_BASE_CFG, streamTable.baseCfg());
+        mmio.write64(CMDQ_BASE, cmdqBase | QueueRegisters.BASE_RWA.of(1) | QueueRegisters.BASE_LOG2SIZE.of(CommandQueue.LOG2_ENTRIES));
+        mmio.write32(CMDQ_PROD, 0);
+        mmio.write32(CMDQ_CONS, 0);
+        mmio.write64(EVENTQ_BASE, eventqBase | QueueRegisters.BASE_RWA.of(1) | QueueRegisters.BASE_LOG2SIZE.of(EventQueueReader.LOG2_ENTRIES));
+        mmio.write32(EVENTQ_PROD, 0);
+        mmio.write32(EVENTQ_CONS, 0);
+
+        int cr0 = (int) ControlRegisters.CR0_CMDQEN.mask();
+        writeCr0(cr0);
+        cmdq.submitAndSync(Command.cfgiAll());
+        cmdq.submitAndSync(Command.tlbiNsnhAll());
+        cr0 |= (int) ControlRegisters.CR0_EVENTQEN.mask();
+        writeCr0(cr0);
+        eventsReady = true;
+        int irq = (int) (ControlRegisters.IRQ_EVENTQ_IRQEN.mask() | ControlRegisters.IRQ_GERROR_IRQEN.mask());
+        mmio.write32(IRQ_CTRL, irq);
+        poll(() -> mmio.read32(IRQ_CTRLACK) == irq, "IRQ_CTRLACK");
+        cr0 |= (int) ControlRegisters.CR0_SMMUEN.mask();
+        writeCr0(cr0);
+    }
+
+    private void checkIdRegisters() {
+        long idr0 = mmio.read32(IDR0) & 0xFFFF_FFFFL;
+        long idr1 = mmio.read32(IDR1) & 0xFFFF_FFFFL;
+        long idr5 = mmio.read32(IDR5) & 0xFFFF_FFFFL;
+        if (!Idr0.S1P.isSet(idr0) || !Idr0.S2P.isSet(idr0)) {
+            throw new NotSupportedException("smmuv3: the SMMU must implement stage 1 and stage 2 (IDR0.S1P/S2P)");
+        }
+        if ((Idr0.TTF.get(idr0) & Idr0.TTF_AARCH64) == 0) {
+            throw new NotSupportedException("smmuv3: the SMMU must support AArch64 tables (IDR0.TTF)");
+        }
+        if (options.twoLevelStreamTable() && Idr0.ST_LEVEL.get(idr0) != Idr0.ST_LEVEL_2LVL) {
+            throw new NotSupportedException("smmuv3: streamTable=2level needs IDR0.ST_LEVEL=1");
+        }
+        if (Idr1.SIDSIZE.get(idr1) < options.sidBits()) {
+            throw IommuException.invalid("sidBits", "must be at most IDR1.SIDSIZE=" + Idr1.SIDSIZE.get(idr1) + ", was " + options.sidBits());
+        }
+        if (Idr1.TABLES_PRESET.isSet(idr1) || Idr1.QUEUES_PRESET.isSet(idr1) || Idr1.REL.isSet(idr1)) {
+            throw new NotSupportedException("smmuv3: preset tables/queues and relative base addresses are not supported");
+        }
+        if (Idr5.addressBits((int) Idr5.OAS.get(idr5)) < PagingDomain.OUTPUT_BITS) {
+            throw new NotSupportedException("smmuv3: IDR5.OAS is below 48 bits");
+        }
+        boolean granule = switch (options.granule()) {
+            case G4K -> Idr5.GRAN4K.isSet(idr5);
+            case G16K -> Idr5.GRAN16K.isSet(idr5);
+            case G64K -> Idr5.GRAN64K.isSet(idr5);
+        };
+        if (!granule) {
+            throw new NotSupportedException("granule: the SMMU does not support the " + options.granule().label() + " granule (IDR5)");
+        }
+    }
+
+    private void writeCr0(int value) {
+        mmio.write32(CR0, value);
+        poll(() -> mmio.read32(CR0ACK) == value, "CR0ACK");
+    }
+
+    private static void poll(java.util.function.BooleanSupplier done, String what) {
+        for (int i = 0; !done.getAsBoolean(); i++) {
+            if (i > SPIN_LIMIT) {
+                throw new IommuException(ErrorCode.INTERNAL, "smmuv3: " + what + " did not acknowledge");
+            }
+            Thread.onSpinWait();
+        }
+    }
+
+    /** The event-queue interrupt handler: drains and reports every event. */
+    public void onEventInterrupt() {
+        if (eventsReady) {
+            events.drain();
+        }
+    }
+
+    private boolean attachedAt(int sid, int ssid) {
+        Device d = devices.get(sid);
+        if (d == null) {
+            return false;
+        }
+        return ssid == 0 ? d.rid instanceof PagingDomain : d.pasids.containsKey(ssid);
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public CapabilitySet capabilities() {
+        return capabilities;
+    }
+
+    @Override
+    public synchronized DeviceInfo probeDevice(RequesterId rid, int pasidBits) {
+        checkOpen();
+        int sid = rid.value();
+        if (sid >>> options.sidBits() != 0) {
+            throw IommuException.invalid("rid", rid + " is StreamID 0x" + Integer.toHexString(sid) + ", outside this unit's "
+                    + options.sidBits() + "-bit StreamID space");
+        }
+        int bits = Math.max(0, Math.min(pasidBits, SmmuCapabilities.PASID_BITS));
+        Device existing = devices.get(sid);
+        if (existing == null) {
+            streamTable.acquire(sid);
+            streamTable.write(sid, StreamTable.abortSte());
+            existing = new Device(sid, bits, blocked);
+            devices.put(sid, existing);
+        }
+        return new DeviceInfo(existing.pasidBits, SmmuCapabilities.forDevice(capabilities, existing.pasidBits));
+    }
+
+    @Override
+    public synchronized void releaseDevice(RequesterId rid) {
+        checkOpen();
+        Device d = device(rid);
+        d.rid = blocked;
+        d.pasids.clear();
+        apply(d);
+        streamTable.release(d.sid);
+        devices.remove(d.sid);
+    }
+
+    @Override
+    public synchronized BackendDomain allocateDomain(DomainType type, DomainOptions options) {
+        checkOpen();
+        return switch (type) {
+            case BLOCKED -> blocked;
+            case IDENTITY -> identity;
+            case PAGING -> paging(options != null && options.nestingParent());
+        };
+    }
+
+    private PagingDomain paging(boolean stage2) {
+        BitSet ids = stage2 ? vmids : asids;
+        int id = ids.nextClearBit(1);
+        if (id > 0xFFFF) {
+            throw new ResourceExhaustedException((stage2 ? "VMIDs" : "ASIDs") + ": all 65535 are in use");
+        }
+        VmsaFormat format = stage2 ? VmsaFormat.stage2(options.granule(), PagingDomain.INPUT_BITS)
+                : VmsaFormat.stage1(options.granule(), PagingDomain.INPUT_BITS);
+        PagingDomain domain = new PagingDomain(stage2, id, format, allocator, cmdq, rangeInvalidation, released -> {
+            synchronized (this) {
+                ids.clear(released);
+                domains.removeIf(PagingDomain::isFreed);
+            }
+        });
+        ids.set(id);
+        domains.add(domain);
+        return domain;
+    }
+
+    @Override
+    public synchronized void attach(RequesterId rid, int pasid, BackendDomain domain) {
+        checkOpen();
+        Device d = device(rid);
+        if (pasid == Pasid.NONE) {
+            if (isStage2(domain) && !d.pasids.isEmpty()) {
+                throw new NotSupportedException("attach: a stage 2 (nesting parent) domain cannot be attached to " + rid
+                        + " while PASIDs are attached: the STE cannot be stage 2 and hold a CD table");
+            }
+            d.rid = domain;
+            apply(d);
+            return;
+        }
+        if (domain.info().type() == DomainType.BLOCKED) {
+            d.pasids.remove(pasid);
+            if (d.cds != null) {
+                d.cds.remove(pasid);
+            }
+            apply(d);
+            return;
+        }
+        if (!(domain instanceof PagingDomain p) || p.isStage2()) {
+            throw new NotSupportedException("attach: only stage 1 paging domains can be attached at a PASID; this "
+                    + domain.info().type() + " domain is not attachable at a PASID (" + domain.info().translation() + ")");
+        }
+        if (isStage2(d.rid)) {
+            throw new NotSupportedException("attach: PASID " + pasid + " of " + rid
+                    + " cannot take a domain while the device has a stage 2 domain without PASID");
+        }
+        if (pasid <= 0 || pasid >>> d.pasidBits != 0) {
+            throw IommuException.invalid("pasid", "must be in 1.." + ((1 << d.pasidBits) - 1) + " for " + rid + ", was " + pasid);
+        }
+        ensureCdTable(d);
+        d.cds.install(pasid, cd(p));
+        d.pasids.put(pasid, p);
+        apply(d);
+    }
+
+    private static boolean isStage2(BackendDomain domain) {
+        return domain instanceof PagingDomain p && p.isStage2();
+    }
+
+    private static boolean isStage1(BackendDomain domain) {
+        return domain instanceof PagingDomain p && !p.isStage2();
+    }
+
+    private void ensureCdTable(Device d) {
+        if (d.cds == null) {
+            d.cds = new ContextDescriptorTable(memory, allocator, cmdq, d.sid, d.pasidBits);
+        }
+    }
+
+    private long[] cd(PagingDomain p) {
+        VmsaFormat f = p.format();
+        return ContextDescriptorTable.stage1Cd(p.tag(), p.root(), f.txsz(), f.granule().tg0(), VmsaFormat.MAIR);
+    }
+
+    /** Brings the device's STE (and CD 0) in line with what is attached. */
+    private void apply(Device d) {
+        boolean ridStage1 = isStage1(d.rid);
+        boolean needCds = ridStage1 || !d.pasids.isEmpty();
+        long[] target;
+        if (needCds) {
+            ensureCdTable(d);
+            if (ridStage1) {
+                d.cds.install(0, cd((PagingDomain) d.rid));
+            }
+            int s1dss = ridStage1 ? StreamTableEntry.S1DSS_SSID0
+                    : d.rid.info().type() == DomainType.IDENTITY ? StreamTableEntry.S1DSS_BYPASS : StreamTableEntry.S1DSS_TERMINATE;
+            target = StreamTable.stage1Ste(d.cds.base(), d.cds.s1Fmt(), d.cds.cdMax(), s1dss);
+        } else if (d.rid.info().type() == DomainType.IDENTITY) {
+            target = StreamTable.bypassSte();
+        } else if (d.rid instanceof PagingDomain p) {
+            VmsaFormat f = p.format();
+            target = StreamTable.stage2Ste(p.tag(), p.root(), f.txsz(), f.s2sl0(), f.granule().tg0(), Idr5.OAS_48);
+        } else {
+            target = StreamTable.abortSte();
+        }
+        streamTable.write(d.sid, target);
+        if (d.cds != null && !ridStage1) {
+            d.cds.remove(0);
+        }
+        if (!needCds && d.cds != null) {
+            d.cds.free();
+            d.cds = null;
+        }
+    }
+
+    private Device device(RequesterId rid) {
+        Device d = devices.get(rid.value());
+        if (d == null) {
+            throw new NotFoundException("device " + rid + " was not probed on unit " + name);
+        }
+        return d;
+    }
+
+    @Override
+    public DmaPort dmaPort() {
+        return port;
+    }
+
+    @Override
+    public Map<String, Long> registers() {
+        Map<String, Long> r = new LinkedHashMap<>();
+        r.put("IDR0", u32(IDR0));
+        r.put("IDR1", u32(IDR1));
+        r.put("IDR2", u32(IDR2));
+        r.put("IDR3", u32(IDR3));
+        r.put("IDR4", u32(IDR4));
+        r.put("IDR5", u32(IDR5));
+        r.put("IIDR", u32(IIDR));
+        r.put("AIDR", u32(AIDR));
+        r.put("CR0", u32(CR0));
+        r.put("CR0ACK", u32(CR0ACK));
+        r.put("CR1", u32(CR1));
+        r.put("CR2", u32(CR2));
+        r.put("STATUSR", u32(STATUSR));
+        r.put("GBPA", u32(GBPA));
+        r.put("IRQ_CTRL", u32(IRQ_CTRL));
+        r.put("IRQ_CTRLACK", u32(IRQ_CTRLACK));
+        r.put("GERROR", u32(GERROR));
+        r.put("GERRORN", u32(GERRORN));
+        r.put("STRTAB_BASE", mmio.read64(STRTAB_BASE));
+        r.put("STRTAB_BASE_CFG", u32(STRTAB_BASE_CFG));
+        r.put("CMDQ_BASE", mmio.read64(CMDQ_BASE));
+        r.put("CMDQ_PROD", u32(CMDQ_PROD));
+        r.put("CMDQ_CONS", u32(CMDQ_CONS));
+        r.put("EVENTQ_BASE", mmio.read64(EVENTQ_BASE));
+        r.put("EVENTQ_PROD", u32(EVENTQ_PROD));
+        r.put("EVENTQ_CONS", u32(EVENTQ_CONS));
+        return r;
+    }
+
+    private long u32(int offset) {
+        return mmio.read32(offset) & 0xFFFF_FFFFL;
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        events.drain();
+        eventsReady = false;
+        mmio.write32(IRQ_CTRL, 0);
+        poll(() -> mmio.read32(IRQ_CTRLACK) == 0, "IRQ_CTRLACK");
+        writeCr0(0);
+        closed = true;
+        for (Device d : devices.values()) {
+            if (d.cds != null) {
+                d.cds.free();
+            }
+        }
+        devices.clear();
+        for (PagingDomain p : domains) {
+            p.discard();
+        }
+        domains.clear();
+        streamTable.free();
+        allocator.free(cmdqBase);
+        allocator.free(eventqBase);
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new ClosedException("smmuv3 unit " + name + " is closed");
+        }
+    }
+}

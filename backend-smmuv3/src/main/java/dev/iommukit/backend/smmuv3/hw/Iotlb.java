@@ -1,0 +1,66 @@
+package dev.iommukit.backend.smmuv3.hw;
+
+import dev.iommukit.spi.tlb.TlbEntry;
+import dev.iommukit.spi.tlb.TranslationCache;
+
+/**
+ * The SMMU's TLB over the SPI {@link TranslationCache}, tagged as spec §12 says for NS-EL1 streams:
+ * stage 1 entries by VMID, ASID (unless global) and ASET; stage 2 entries by VMID. Not tagged by
+ * StreamID: streams sharing ASID and VMID share entries.
+ */
+final class Iotlb {
+    private static final long KIND_S1 = 1L << 40;
+    private static final long KIND_S2 = 2L << 40;
+    private static final long KIND_MASK = 3L << 40;
+    private static final long GLOBAL = 1L << 38;
+    private static final long ASET = 1L << 39;
+
+    final TranslationCache cache = new TranslationCache(4096, 12, 14, 16, 21, 25, 29, 30);
+
+    static long s1Tag(int vmid, int asid, boolean aset) {
+        return KIND_S1 | (aset ? ASET : 0) | (long) (vmid & 0xFFFF) << 16 | (asid & 0xFFFF);
+    }
+
+    static long s1GlobalTag(int vmid, boolean aset) {
+        return KIND_S1 | GLOBAL | (aset ? ASET : 0) | (long) (vmid & 0xFFFF) << 16;
+    }
+
+    static long s2Tag(int vmid) {
+        return KIND_S2 | (long) (vmid & 0xFFFF) << 16;
+    }
+
+    static boolean isStage1(long tag) {
+        return (tag & KIND_MASK) == KIND_S1;
+    }
+
+    static boolean isStage2(long tag) {
+        return (tag & KIND_MASK) == KIND_S2;
+    }
+
+    static boolean isGlobal(long tag) {
+        return (tag & GLOBAL) != 0;
+    }
+
+    static int vmid(long tag) {
+        return (int) (tag >>> 16) & 0xFFFF;
+    }
+
+    static int asid(long tag) {
+        return (int) tag & 0xFFFF;
+    }
+
+    /** Stage 1 lookup: the ASID-tagged entry, else a global one. */
+    TlbEntry lookupS1(int vmid, int asid, boolean aset, long va) {
+        TlbEntry e = cache.lookup(s1Tag(vmid, asid, aset), va);
+        return e != null ? e : cache.lookup(s1GlobalTag(vmid, aset), va);
+    }
+
+    TlbEntry lookupS2(int vmid, long ipa) {
+        return cache.lookup(s2Tag(vmid), ipa);
+    }
+
+    static boolean overlaps(TlbEntry e, long start, long length) {
+        long end = e.inputBase() + (1L << e.pageShift());
+        return e.inputBase() < start + length && start < end;
+    }
+}

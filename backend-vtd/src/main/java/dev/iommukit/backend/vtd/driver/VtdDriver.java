@@ -1,0 +1,438 @@
+package dev.iommukit.backend.vtd.driver;
+
+import static dev.iommukit.backend.vtd.arch.RegisterOffsets.*;
+
+import dev.iommukit.backend.vtd.arch.CapabilityRegister;
+import dev.iommukit.backend.vtd.arch.ExtendedCapabilityRegister;
+import dev.iommukit.backend.vtd.arch.FaultReasonCode;
+import dev.iommukit.backend.vtd.arch.FaultRecord;
+import dev.iommukit.backend.vtd.arch.InvalidationDescriptor;
+import dev.iommukit.backend.vtd.arch.PasidDirectoryEntry;
+import dev.iommukit.backend.vtd.arch.PasidTableEntry;
+import dev.iommukit.backend.vtd.arch.RootEntry;
+import dev.iommukit.backend.vtd.arch.ScalableContextEntry;
+import dev.iommukit.spi.DeviceInfo;
+import dev.iommukit.spi.IommuUnit;
+import dev.iommukit.spi.UnitContext;
+import dev.iommukit.spi.cap.Capability;
+import dev.iommukit.spi.cap.CapabilitySet;
+import dev.iommukit.spi.cap.PageSizes;
+import dev.iommukit.spi.device.Pasid;
+import dev.iommukit.spi.device.RequesterId;
+import dev.iommukit.spi.dma.AccessType;
+import dev.iommukit.spi.dma.DmaPort;
+import dev.iommukit.spi.domain.BackendDomain;
+import dev.iommukit.spi.domain.DomainOptions;
+import dev.iommukit.spi.domain.DomainType;
+import dev.iommukit.spi.error.ClosedException;
+import dev.iommukit.spi.error.ConflictException;
+import dev.iommukit.spi.error.ErrorCode;
+import dev.iommukit.spi.error.IommuException;
+import dev.iommukit.spi.error.NotFoundException;
+import dev.iommukit.spi.error.ResourceExhaustedException;
+import dev.iommukit.spi.fault.Fault;
+import dev.iommukit.spi.fault.FaultReason;
+import dev.iommukit.spi.memory.PageAllocator;
+import dev.iommukit.spi.memory.PhysicalMemory;
+import dev.iommukit.spi.mmio.Mmio;
+import dev.iommukit.spi.pgtable.vtd.SecondLevelFormat;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The driver half of a VT-d unit in scalable mode. It reaches the hardware only through
+ * {@link Mmio} and physical memory, the way the Linux intel-iommu driver does: root table and
+ * RTADDR with TTM=01, SRTP, the invalidation queue (DW=1), global invalidation, TE; per device a
+ * root-entry half, a scalable-mode context entry and a PASID directory with PASID tables made on
+ * demand; after every entry change the invalidations of digest §11 Table 28 and an inv_wait whose
+ * status word it polls. It drains the fault recording registers on the fault interrupt.
+ */
+public final class VtdDriver implements IommuUnit {
+    /** The DID of the identity domain (Linux FLPT_DEFAULT_DID). */
+    static final int IDENTITY_DID = 1;
+    private static final int FIRST_PAGING_DID = 2;
+
+    private final UnitContext context;
+    private final Mmio mmio;
+    private final DmaPort dmaPort;
+    private final UnitOptions options;
+    private final int hostAddressWidth;
+    private final PhysicalMemory memory;
+    private final PageAllocator allocator;
+    private final CapabilityRegister cap;
+    private final ExtendedCapabilityRegister ecap;
+    private final CapabilitySet capabilities;
+    private final Object faultLock = new Object();
+    private final Map<Integer, DeviceState> devices = new TreeMap<>();
+    private final Map<Integer, Long> contextTables = new HashMap<>();
+    private final BitSet dids = new BitSet();
+    private final FixedDomain blocked = FixedDomain.blocked();
+    private final FixedDomain identity;
+    private InvalidationQueue queue;
+    private long rootTable;
+    private boolean closed;
+
+    /** Per probed device: its PASID width, directory and tables, and what is attached at each PASID. */
+    private static final class DeviceState {
+        final int rid;
+        final int pasidBits;
+        final int pdts;
+        final long directory;
+        final Map<Integer, Long> pasidTables = new TreeMap<>();
+        final Map<Integer, DriverDomain> attached = new TreeMap<>();
+
+        DeviceState(int rid, int pasidBits, int pdts, long directory) {
+            this.rid = rid;
+            this.pasidBits = pasidBits;
+            this.pdts = pdts;
+            this.directory = directory;
+        }
+    }
+
+    /**
+     * @param hostAddressWidth the platform's host address width (the ACPI DMAR table's HAW)
+     */
+    public VtdDriver(UnitContext context, Mmio mmio, DmaPort dmaPort, UnitOptions options, int hostAddressWidth) {
+        this.context = context;
+        this.mmio = mmio;
+        this.dmaPort = dmaPort;
+        this.options = options;
+        this.hostAddressWidth = hostAddressWidth;
+        this.memory = context.memory();
+        this.allocator = context.tableAllocator();
+        this.cap = CapabilityRegister.decode(mmio.read64(CAP_REG));
+        this.ecap = ExtendedCapabilityRegister.decode(mmio.read64(ECAP_REG));
+        if (!ecap.smts() || !ecap.qi() || !ecap.pasid() || !ecap.pt()) {
+            throw new IommuException(ErrorCode.NOT_SUPPORTED, "the unit lacks scalable mode, queued invalidation, PASID or pass-through");
+        }
+        int aw = SecondLevelFormat.awCode(options.addressWidth());
+        if (!cap.supportsAw(aw)) {
+            throw IommuException.invalid(UnitOptions.ADDRESS_WIDTH, options.addressWidth() + " is not in CAP.SAGAW");
+        }
+        if (options.firstLevel() && !ecap.flts()) {
+            throw IommuException.invalid(UnitOptions.PAGING_LEVEL, "first level needs ECAP.FLTS");
+        }
+        this.identity = FixedDomain.identity(aw, IDENTITY_DID, ecap.smpwcs());
+        this.capabilities = capabilities(options, outputBits(), Math.min(ecap.pasidBits(), Pasid.MAX_WIDTH));
+        dids.set(0, FIRST_PAGING_DID);
+    }
+
+    private int outputBits() {
+        return Math.min(hostAddressWidth, cap.mgaw() + 1);
+    }
+
+    /** What a unit with {@code options} advertises. */
+    public static CapabilitySet capabilities(UnitOptions options, int outputBits, int pasidBits) {
+        String sl = "second level";
+        String level = options.firstLevel() ? "first level" : sl;
+        String pagingInput = options.firstLevel() ? "48" : Integer.toString(options.addressWidth());
+        String sizes = PageSizes.format((1L << 12) | (1L << 21) | (1L << 30));
+        return CapabilitySet.builder()
+                .add(Capability.BLOCKED_DOMAIN)
+                .add(Capability.IDENTITY_DOMAIN, "mechanism", "PASID entry pass-through", "atPasid", "true")
+                .add(Capability.PAGING_DOMAIN, "pageSizes", sizes, "inputBits", pagingInput, "outputBits", Integer.toString(outputBits),
+                        "level", level)
+                .add(Capability.NESTING_PARENT_DOMAIN, "pageSizes", sizes, "inputBits", Integer.toString(options.addressWidth()),
+                        "outputBits", Integer.toString(outputBits), "level", sl)
+                .add(Capability.PASID_ATTACH, "pasidBits", Integer.toString(pasidBits))
+                .add(Capability.AUX_DOMAIN, "level", options.firstLevel() ? "first" : "second", "pasidBits", Integer.toString(pasidBits))
+                .build();
+    }
+
+    /**
+     * Brings the unit up as Linux does: root table, RTADDR (TTM=01), SRTP, invalidation queue,
+     * global context/PASID/IOTLB invalidation, fault event unmasked, then TE.
+     */
+    public synchronized void initialize() {
+        rootTable = allocator.allocatePage(context.name() + " vtd root table");
+        mmio.write64(RTADDR_REG, rootTable | (long) TTM_SCALABLE << RTADDR_TTM_SHIFT);
+        Registers.command(mmio, GCMD_SRTP, true);
+        Registers.pollStatus(mmio, GSTS_RTPS, true);
+        queue = new InvalidationQueue(mmio, allocator);
+        queue.enable();
+        queue.submitAndWait(List.of(
+                InvalidationDescriptor.contextCache(InvalidationDescriptor.CC_GLOBAL, 0, 0, 0),
+                InvalidationDescriptor.pasidCache(InvalidationDescriptor.PC_GLOBAL, 0, 0),
+                InvalidationDescriptor.iotlb(InvalidationDescriptor.IOTLB_GLOBAL, 0, 0, 0, false)));
+        mmio.write32(FEDATA_REG, 0x4021);
+        mmio.write32(FEADDR_REG, 0xFEE0_0000);
+        mmio.write32(FEUADDR_REG, 0);
+        mmio.write32(FECTL_REG, 0);
+        Registers.command(mmio, GCMD_TE, true);
+        Registers.pollStatus(mmio, GSTS_TES, true);
+    }
+
+    /**
+     * The fault interrupt handler: reads every FRCD with F set, starting at FSTS.FRI, clears its F (RW1C)
+     * and PFO, then reports each fault once through the unit's FaultReporter (outside any lock).
+     */
+    public void onFaultInterrupt() {
+        List<Fault> drained = new ArrayList<>();
+        synchronized (faultLock) {
+            int n = cap.faultRecordCount();
+            for (int round = 0; round < 4; round++) {
+                int fsts = mmio.read32(FSTS_REG);
+                if ((fsts & (FSTS_PPF | FSTS_PFO)) == 0) {
+                    break;
+                }
+                if ((fsts & FSTS_PPF) != 0) {
+                    int first = (fsts & FSTS_FRI_MASK) >>> FSTS_FRI_SHIFT;
+                    for (int k = 0; k < n; k++) {
+                        int off = frcd(cap.fro(), (first + k) % n);
+                        long hi = mmio.read64(off + 8);
+                        if ((hi & FaultRecord.F) == 0) {
+                            continue; // scan all of them: a record may land behind FRI while others drain
+                        }
+                        long lo = mmio.read64(off);
+                        mmio.write32(off + 12, 1 << 31);
+                        drained.add(toFault(new FaultRecord(lo, hi)));
+                    }
+                }
+                if ((fsts & FSTS_PFO) != 0) {
+                    mmio.write32(FSTS_REG, FSTS_PFO);
+                }
+            }
+        }
+        for (Fault f : drained) {
+            context.faults().report(f);
+        }
+    }
+
+    private static Fault toFault(FaultRecord r) {
+        FaultReasonCode code = FaultReasonCode.of(r.faultReason());
+        FaultReason reason = code == null ? FaultReason.BAD_CONFIGURATION : code.reason();
+        return new Fault(RequesterId.of(r.sid()), r.pasidPresent() ? r.pasidValue() : Pasid.NONE, r.faultInfo(),
+                r.isWrite() ? AccessType.WRITE : AccessType.READ, reason, r);
+    }
+
+    @Override
+    public String name() {
+        return context.name();
+    }
+
+    @Override
+    public CapabilitySet capabilities() {
+        return capabilities;
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new ClosedException("vtd unit " + context.name() + " is closed");
+        }
+    }
+
+    @Override
+    public synchronized DeviceInfo probeDevice(RequesterId rid, int pasidBits) {
+        checkOpen();
+        int sid = rid.value();
+        if (devices.containsKey(sid)) {
+            throw new ConflictException("device " + rid + " is already probed");
+        }
+        int bits = Math.max(0, Math.min(pasidBits, Math.min(ecap.pasidBits(), Pasid.MAX_WIDTH)));
+        int pdts = ScalableContextEntry.pdtsFor(bits);
+        int half = rid.devfn() < 0x80 ? 0 : 1;
+        int key = rid.bus() << 1 | half;
+        Long ctxTable = contextTables.get(key);
+        long directory = allocator.allocate((long) PasidDirectoryEntry.SIZE << (pdts + 7), context.name() + " pasid directory " + rid);
+        if (ctxTable == null) {
+            ctxTable = allocator.allocatePage(context.name() + " context table bus " + rid.bus());
+            contextTables.put(key, ctxTable);
+            long rootSlot = RootEntry.address(rootTable, rid.bus()) + RootEntry.halfOffset(rid.devfn());
+            memory.write64(rootSlot, ctxTable | 1);
+        }
+        DeviceState dev = new DeviceState(sid, bits, pdts, directory);
+        ScalableContextEntry ce = new ScalableContextEntry(true, false, false, bits > 0, false, pdts, directory, 0, false);
+        writeEntry(ScalableContextEntry.address(ctxTable, rid.devfn()), ce.encode());
+        devices.put(sid, dev);
+        queue.submitAndWait(List.of(InvalidationDescriptor.contextCache(InvalidationDescriptor.CC_DEVICE, 0, sid, 0)));
+        CapabilitySet caps = bits > 0
+                ? CapabilitySet.builder().addAll(capabilities)
+                        .add(Capability.PASID_ATTACH, "pasidBits", Integer.toString(bits))
+                        .add(Capability.AUX_DOMAIN, "level", capabilities.parameter(Capability.AUX_DOMAIN, "level").orElseThrow(),
+                                "pasidBits", Integer.toString(bits))
+                        .build()
+                : capabilities.without(Capability.PASID_ATTACH).without(Capability.AUX_DOMAIN);
+        return new DeviceInfo(bits, caps);
+    }
+
+    /** Writes a multi-qword entry with qword 0 (holding P) last. */
+    private void writeEntry(long pa, long[] qwords) {
+        for (int i = qwords.length - 1; i >= 0; i--) {
+            memory.write64(pa + 8L * i, qwords[i]);
+        }
+    }
+
+    private DeviceState device(RequesterId rid) {
+        DeviceState dev = devices.get(rid.value());
+        if (dev == null) {
+            throw new NotFoundException("device " + rid + " was not probed on unit " + context.name());
+        }
+        return dev;
+    }
+
+    @Override
+    public synchronized void releaseDevice(RequesterId rid) {
+        checkOpen();
+        DeviceState dev = device(rid);
+        for (int pasid : new ArrayList<>(dev.attached.keySet())) {
+            detach(dev, pasid);
+        }
+        int half = rid.devfn() < 0x80 ? 0 : 1;
+        int key = rid.bus() << 1 | half;
+        long ctxTable = contextTables.get(key);
+        long slot = ScalableContextEntry.address(ctxTable, rid.devfn());
+        for (int i = 0; i < 4; i++) {
+            memory.write64(slot + 8L * i, 0);
+        }
+        devices.remove(dev.rid);
+        // SM context entry change: cc device-selective (no DID is used under it any more).
+        queue.submitAndWait(List.of(InvalidationDescriptor.contextCache(InvalidationDescriptor.CC_DEVICE, 0, dev.rid, 0)));
+        for (long table : dev.pasidTables.values()) {
+            allocator.free(table);
+        }
+        allocator.free(dev.directory);
+        boolean halfInUse = devices.keySet().stream().anyMatch(s -> (s >>> 8) == rid.bus() && ((s & 0xFF) < 0x80 ? 0 : 1) == half);
+        if (!halfInUse) {
+            memory.write64(RootEntry.address(rootTable, rid.bus()) + RootEntry.halfOffset(rid.devfn()), 0);
+            // SM root entry change: cc global, pc global, iotlb global.
+            queue.submitAndWait(List.of(InvalidationDescriptor.contextCache(InvalidationDescriptor.CC_GLOBAL, 0, 0, 0),
+                    InvalidationDescriptor.pasidCache(InvalidationDescriptor.PC_GLOBAL, 0, 0),
+                    InvalidationDescriptor.iotlb(InvalidationDescriptor.IOTLB_GLOBAL, 0, 0, 0, false)));
+            allocator.free(ctxTable);
+            contextTables.remove(key);
+        }
+    }
+
+    @Override
+    public synchronized BackendDomain allocateDomain(DomainType type, DomainOptions options) {
+        checkOpen();
+        return switch (type) {
+            case BLOCKED -> blocked;
+            case IDENTITY -> identity;
+            case PAGING -> {
+                int did = dids.nextClearBit(FIRST_PAGING_DID);
+                if (did >= cap.domainCount()) {
+                    throw new ResourceExhaustedException("domain ids: all " + cap.domainCount() + " DIDs of CAP.ND are in use");
+                }
+                dids.set(did);
+                boolean first = this.options.firstLevel() && !options.nestingParent();
+                try {
+                    yield new PagingDomain(first, this.options.addressWidth(), outputBits(), did, cap.mamv(), ecap.smpwcs(), allocator,
+                            queue, () -> releaseDid(did));
+                } catch (RuntimeException e) {
+                    dids.clear(did);
+                    throw e;
+                }
+            }
+        };
+    }
+
+    private synchronized void releaseDid(int did) {
+        dids.clear(did);
+    }
+
+    @Override
+    public synchronized void attach(RequesterId rid, int pasid, BackendDomain domain) {
+        checkOpen();
+        DeviceState dev = device(rid);
+        if (!(domain instanceof DriverDomain d)) {
+            throw IommuException.invalid("domain", "was not allocated by a vtd unit");
+        }
+        int hwPasid = pasid == Pasid.NONE ? 0 : pasid;
+        if (pasid != Pasid.NONE) {
+            Pasid.check(pasid, dev.pasidBits);
+        }
+        if (dev.attached.containsKey(hwPasid)) {
+            detach(dev, hwPasid);
+        }
+        PasidTableEntry entry = d.pasidEntry();
+        if (!entry.p()) {
+            return;
+        }
+        long table = pasidTable(dev, hwPasid);
+        writeEntry(PasidTableEntry.address(table, hwPasid), entry.encode());
+        dev.attached.put(hwPasid, d);
+        d.attached(dev.rid, hwPasid);
+        // New PASID entry: pc PASID-selective and p_iotlb PASID-selective (Linux pasid_flush_caches).
+        queue.submitAndWait(List.of(
+                InvalidationDescriptor.pasidCache(InvalidationDescriptor.PC_PASID, entry.did(), hwPasid),
+                InvalidationDescriptor.pasidIotlb(InvalidationDescriptor.P_IOTLB_PASID, entry.did(), hwPasid, 0, 0, false)));
+    }
+
+    /** The PASID table for {@code pasid}, allocated and published in the directory on first use. */
+    private long pasidTable(DeviceState dev, int pasid) {
+        int index = PasidDirectoryEntry.index(pasid);
+        Long table = dev.pasidTables.get(index);
+        if (table == null) {
+            table = allocator.allocatePage(context.name() + " pasid table " + RequesterId.of(dev.rid) + " dir " + index);
+            dev.pasidTables.put(index, table);
+            memory.write64(PasidDirectoryEntry.address(dev.directory, pasid), new PasidDirectoryEntry(true, false, table).encode());
+        }
+        return table;
+    }
+
+    /** Clears the PASID entry and invalidates as Table 28 says for P 1 to 0. */
+    private void detach(DeviceState dev, int pasid) {
+        DriverDomain old = dev.attached.remove(pasid);
+        if (old == null) {
+            return;
+        }
+        long table = dev.pasidTables.get(PasidDirectoryEntry.index(pasid));
+        long slot = PasidTableEntry.address(table, pasid);
+        memory.write64(slot, 0);
+        for (int i = 1; i < 8; i++) {
+            memory.write64(slot + 8L * i, 0);
+        }
+        PasidTableEntry e = old.pasidEntry();
+        long[] tlb = e.pgtt() == PasidTableEntry.PGTT_FIRST_LEVEL
+                ? InvalidationDescriptor.pasidIotlb(InvalidationDescriptor.P_IOTLB_PASID, e.did(), pasid, 0, 0, false)
+                : InvalidationDescriptor.iotlb(InvalidationDescriptor.IOTLB_DOMAIN, e.did(), 0, 0, false);
+        queue.submitAndWait(List.of(InvalidationDescriptor.pasidCache(InvalidationDescriptor.PC_PASID, e.did(), pasid), tlb));
+        old.detached(dev.rid, pasid);
+    }
+
+    @Override
+    public DmaPort dmaPort() {
+        return dmaPort;
+    }
+
+    @Override
+    public Map<String, Long> registers() {
+        return Registers.dump(mmio, cap.fro(), ecap.iro(), cap.faultRecordCount());
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        for (int sid : new ArrayList<>(devices.keySet())) {
+            releaseDevice(RequesterId.of(sid));
+        }
+        Registers.command(mmio, GCMD_TE, false);
+        Registers.pollStatus(mmio, GSTS_TES, false);
+        queue.disable();
+        queue.free();
+        allocator.free(rootTable);
+        closed = true;
+    }
+
+    /** Physical address of the root table (for dumps and tests). */
+    public long rootTable() {
+        return rootTable;
+    }
+
+    /** Physical address of the invalidation queue. */
+    public long invalidationQueue() {
+        return queue.base();
+    }
+
+    /** Unit options this driver runs with. */
+    public UnitOptions options() {
+        return options;
+    }
+}

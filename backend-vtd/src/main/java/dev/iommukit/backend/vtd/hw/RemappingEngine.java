@@ -1,0 +1,503 @@
+package dev.iommukit.backend.vtd.hw;
+
+import static dev.iommukit.backend.vtd.arch.FaultReasonCode.*;
+
+import dev.iommukit.backend.vtd.arch.Bits;
+import dev.iommukit.backend.vtd.arch.InterruptAddressRange;
+import dev.iommukit.backend.vtd.arch.CapabilityRegister;
+import dev.iommukit.backend.vtd.arch.ExtendedCapabilityRegister;
+import dev.iommukit.backend.vtd.arch.FaultReasonCode;
+import dev.iommukit.backend.vtd.arch.FaultRecord;
+import dev.iommukit.backend.vtd.arch.PasidDirectoryEntry;
+import dev.iommukit.backend.vtd.arch.PasidTableEntry;
+import dev.iommukit.backend.vtd.arch.RegisterOffsets;
+import dev.iommukit.backend.vtd.arch.RootEntry;
+import dev.iommukit.backend.vtd.arch.ScalableContextEntry;
+import dev.iommukit.backend.vtd.arch.UnrecordedFault;
+import dev.iommukit.spi.device.Pasid;
+import dev.iommukit.spi.device.RequesterId;
+import dev.iommukit.spi.dma.DmaPort;
+import dev.iommukit.spi.dma.DmaRequest;
+import dev.iommukit.spi.dma.TranslationOutcome;
+import dev.iommukit.spi.domain.Permissions;
+import dev.iommukit.spi.fault.Fault;
+import dev.iommukit.spi.fault.VendorFaultRecord;
+import dev.iommukit.spi.memory.ExternalAbortException;
+import dev.iommukit.spi.memory.PhysicalMemory;
+import dev.iommukit.spi.pgtable.vtd.SecondLevelEntry;
+import dev.iommukit.spi.pgtable.x86.X86PagingEntry;
+import dev.iommukit.spi.tlb.TlbEntry;
+import dev.iommukit.spi.tlb.TranslationCache;
+import java.util.Map;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * The DMA input of the hardware half: processes untranslated requests in the scalable-mode order
+ * of digest §6 (root entry, context entry, PASID checks, PASID directory and table entries,
+ * request checks, walk per PGTT, interrupt-range check), using the context cache, PASID cache and
+ * IOTLB, walking memory on a miss, and recording faults in the FRCD registers.
+ *
+ * <p>An IOTLB hit takes no lock and allocates nothing. A miss walks under the read side of the
+ * walk lock, which an inv_wait takes for writing. Requests without PASID use PASID 0 (ECAP.RPS=0)
+ * as user requests without execute (RID_PRIV unsupported). With TES=0 requests pass untranslated.
+ */
+final class RemappingEngine implements DmaPort {
+    private static final int MAX_AD_RETRIES = 4;
+
+    private final VtdHardware hardware;
+    private final PhysicalMemory memory;
+    private final ConfigCaches caches;
+    private final TranslationCache iotlb;
+    private final ReentrantReadWriteLock walkLock;
+    private final CapabilityRegister cap;
+    private final ExtendedCapabilityRegister ecap;
+    private final int haw;
+    private final int mgawBits;
+    private final int maxPasid;
+
+    RemappingEngine(VtdHardware hardware, PhysicalMemory memory, ConfigCaches caches, TranslationCache iotlb, ReentrantReadWriteLock walkLock) {
+        this.hardware = hardware;
+        this.memory = memory;
+        this.caches = caches;
+        this.iotlb = iotlb;
+        this.walkLock = walkLock;
+        this.cap = hardware.model().cap();
+        this.ecap = hardware.model().ecap();
+        this.haw = hardware.model().hostAddressWidth();
+        this.mgawBits = cap.mgaw() + 1;
+        this.maxPasid = (1 << ecap.pasidBits()) - 1;
+    }
+
+    /** Thrown inside a slow-path translation to abort it with a fault reason; stackless. */
+    private static final class Abort extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        final FaultReasonCode code;
+        final boolean fpd;
+
+        Abort(FaultReasonCode code, boolean fpd) {
+            super(code.architecturalName(), null, false, false);
+            this.code = code;
+            this.fpd = fpd;
+        }
+    }
+
+    @Override
+    public void translate(DmaRequest request, TranslationOutcome out) {
+        if (!hardware.translationEnabled()) {
+            out.translated(request.address());
+            return;
+        }
+        int sid = request.rid() & 0xFFFF;
+        boolean hasPasid = request.hasPasid();
+        boolean write = request.isWrite();
+        // Fast path: every cache hits and the cached permissions allow the access.
+        ContextConfig ctx = caches.context(sid);
+        if (ctx != null && (!hasPasid || pasidAcceptable(ctx, request.pasid()) && !request.execute())) {
+            int pasid = hasPasid ? request.pasid() : ctx.ridPasid();
+            boolean privileged = hasPasid && request.privileged();
+            PasidConfig pc = caches.pasid(sid, pasid);
+            if (pc != null && (!privileged || pc.sre())) {
+                if (pc.pgtt() == PasidTableEntry.PGTT_PASS_THROUGH) {
+                    long a = request.address();
+                    if ((a >>> haw) == 0 && !inInterruptRange(a)) {
+                        out.translated(a);
+                        return;
+                    }
+                } else {
+                    TlbEntry e = iotlb.lookup(pc.tag(), request.address());
+                    if (e != null && hitAllowed(e, pc, write, privileged)) {
+                        long pa = e.translate(request.address());
+                        if (!inInterruptRange(pa)) {
+                            out.translated(pa);
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+        slowPath(request, out);
+    }
+
+    private boolean pasidAcceptable(ContextConfig ctx, int pasid) {
+        return ctx.paside() && pasid >= 0 && pasid <= maxPasid && pasid < ctx.directoryEntries() * 64 && pasid != ctx.ridPasid();
+    }
+
+    private static boolean inInterruptRange(long pa) {
+        return InterruptAddressRange.contains(pa);
+    }
+
+    private static boolean hitAllowed(TlbEntry e, PasidConfig pc, boolean write, boolean privileged) {
+        if ((e.attributes() & IotlbTags.FIRST_LEVEL) == 0) {
+            return (e.permissions() & (write ? Permissions.WRITE : Permissions.READ)) != 0;
+        }
+        if (!privileged && (e.attributes() & IotlbTags.USER) == 0) {
+            return false;
+        }
+        if (!write) {
+            return true;
+        }
+        boolean writable = (e.permissions() & Permissions.WRITE) != 0 || (privileged && !pc.wpe());
+        return writable && (e.attributes() & IotlbTags.DIRTY) != 0;
+    }
+
+    private void slowPath(DmaRequest request, TranslationOutcome out) {
+        FaultReasonCode code;
+        boolean fpd;
+        walkLock.readLock().lock();
+        try {
+            out.translated(walk(request));
+            return;
+        } catch (Abort a) {
+            code = a.code;
+            fpd = a.fpd;
+        } finally {
+            walkLock.readLock().unlock();
+        }
+        out.faulted(fault(request, code, fpd));
+    }
+
+    private Fault fault(DmaRequest request, FaultReasonCode code, boolean fpd) {
+        boolean hasPasid = request.hasPasid();
+        FaultRecord record = FaultRecord.of(request.address(), request.rid() & 0xFFFF, request.isWrite(),
+                hasPasid && request.privileged(), hasPasid && request.execute(), hasPasid, hasPasid ? request.pasid() & 0xFFFFF : 0,
+                code.code());
+        VendorFaultRecord vendor;
+        if (fpd && code.qualified()) {
+            Map<String, Long> fields = new java.util.LinkedHashMap<>(record.fields());
+            fields.put("F", 0L);
+            vendor = new UnrecordedFault(code, fields);
+        } else {
+            hardware.recordFault(record);
+            vendor = record;
+        }
+        return new Fault(RequesterId.of(request.rid() & 0xFFFF), hasPasid ? request.pasid() : Pasid.NONE, request.address(),
+                request.access(), code.reason(), vendor);
+    }
+
+    private long read(long pa, FaultReasonCode onAbort, boolean fpd) {
+        try {
+            return memory.read64(pa);
+        } catch (ExternalAbortException e) {
+            throw new Abort(onAbort, fpd);
+        } catch (IllegalArgumentException e) {
+            throw new Abort(onAbort, fpd);
+        }
+    }
+
+    /** The full translation of digest §6; returns the output address or throws {@link Abort}. */
+    private long walk(DmaRequest request) {
+        // Read before any structure: a fill from a walk that any invalidation overlapped is withdrawn.
+        long contextEpoch = caches.contextEpoch();
+        long pasidEpoch = caches.pasidEpoch();
+        long tlbEpoch = iotlb.epoch();
+        long rtaddr = hardware.latchedRootTable();
+        int ttm = (int) ((rtaddr & RegisterOffsets.RTADDR_TTM_MASK) >>> RegisterOffsets.RTADDR_TTM_SHIFT);
+        boolean hasPasid = request.hasPasid();
+        if (ttm != RegisterOffsets.TTM_SCALABLE || !ecap.smts()) {
+            // Legacy mode (TTM=00) is not modelled: without PASID it is reported as RTA.1 too.
+            throw new Abort(ttm == RegisterOffsets.TTM_LEGACY && hasPasid ? RTA_2 : RTA_1, false);
+        }
+        int sid = request.rid() & 0xFFFF;
+        ContextConfig ctx = caches.context(sid);
+        if (ctx == null) {
+            ctx = readContext(rtaddr & RegisterOffsets.RTADDR_RTA_MASK, sid);
+            caches.fillContext(ctx, contextEpoch);
+        }
+        boolean fpd = ctx.fpd();
+        int pasid;
+        boolean privileged;
+        if (hasPasid) {
+            pasid = request.pasid();
+            if (!ctx.paside()) {
+                throw new Abort(SCT_6, fpd);
+            }
+            if (pasid < 0 || pasid > maxPasid) {
+                throw new Abort(SGN_10, fpd);
+            }
+            if (pasid >= ctx.directoryEntries() * 64) {
+                throw new Abort(SCT_7, fpd);
+            }
+            if (pasid == ctx.ridPasid()) {
+                throw new Abort(SCT_9, fpd);
+            }
+            privileged = request.privileged();
+        } else {
+            pasid = ctx.ridPasid();
+            privileged = false;
+        }
+        PasidConfig pc = caches.pasid(sid, pasid);
+        if (pc == null) {
+            pc = readPasidEntry(ctx, sid, pasid);
+            caches.fillPasid(pc, pasidEpoch);
+        }
+        fpd = pc.fpd();
+        if (privileged && !pc.sre()) {
+            throw new Abort(SPT_6, fpd);
+        }
+        if (hasPasid && request.execute()) {
+            // ECAP.ERS=0: ERE must be 0, so every execute request is refused.
+            throw new Abort(SPT_5, fpd);
+        }
+        long address = request.address();
+        long pa = switch (pc.pgtt()) {
+            case PasidTableEntry.PGTT_PASS_THROUGH -> {
+                if ((address >>> haw) != 0) {
+                    throw new Abort(SGN_4, fpd);
+                }
+                yield address;
+            }
+            case PasidTableEntry.PGTT_SECOND_LEVEL -> secondLevel(pc, address, request.isWrite(), tlbEpoch);
+            default -> firstLevel(pc, address, request.isWrite(), privileged, tlbEpoch);
+        };
+        if (inInterruptRange(pa)) {
+            throw new Abort(SGN_8, fpd);
+        }
+        return pa;
+    }
+
+    private ContextConfig readContext(long rootTable, int sid) {
+        int bus = sid >>> 8;
+        int devfn = sid & 0xFF;
+        long half = read(RootEntry.address(rootTable, bus) + RootEntry.halfOffset(devfn), SRT_1, false);
+        if ((half & 1) == 0) {
+            throw new Abort(SRT_2, false);
+        }
+        if (RootEntry.reservedBits(half, haw) != 0) {
+            throw new Abort(SRT_3, false);
+        }
+        long ce = ScalableContextEntry.address(half & RootEntry.POINTER_MASK, devfn);
+        long qw0 = read(ce, SCT_1, false);
+        long qw1 = read(ce + 8, SCT_1, false);
+        long qw2 = read(ce + 16, SCT_1, false);
+        long qw3 = read(ce + 24, SCT_1, false);
+        ScalableContextEntry e = ScalableContextEntry.decode(qw0, qw1);
+        boolean fpd = e.fpd();
+        if (!e.p()) {
+            throw new Abort(SCT_2, fpd);
+        }
+        long reserved0 = ScalableContextEntry.QW0_RESERVED | (Bits.aboveWidth(haw) & Bits.mask(63, 12));
+        if (!ecap.dt()) {
+            reserved0 |= 1L << 2;
+        }
+        if (!ecap.prs()) {
+            reserved0 |= 1L << 4;
+        }
+        if ((qw0 & reserved0) != 0 || (qw1 & ScalableContextEntry.QW1_RESERVED) != 0 || qw2 != 0 || qw3 != 0) {
+            throw new Abort(SCT_3, fpd);
+        }
+        if (!e.dte() && e.pre()) {
+            throw new Abort(SCT_4, fpd);
+        }
+        // ECAP.RPS=0 and RPRIVS=0: RID_PASID and RID_PRIV are ignored; PASID 0 serves requests without PASID.
+        int ridPasid = ecap.rps() ? e.ridPasid() : 0;
+        if (ridPasid >= e.directoryEntries() * 64) {
+            throw new Abort(SCT_4, fpd);
+        }
+        return new ContextConfig(sid, fpd, e.paside(), e.directoryEntries(), e.pasidDirPtr(), ridPasid);
+    }
+
+    private PasidConfig readPasidEntry(ContextConfig ctx, int sid, int pasid) {
+        boolean fpd = ctx.fpd();
+        long de = read(PasidDirectoryEntry.address(ctx.pasidDirectory(), pasid), SPD_1, fpd);
+        fpd |= (de & 2) != 0;
+        if ((de & 1) == 0) {
+            throw new Abort(SPD_2, fpd);
+        }
+        if ((de & (PasidDirectoryEntry.RESERVED | Bits.aboveWidth(haw))) != 0) {
+            throw new Abort(SPD_3, fpd);
+        }
+        long pe = PasidTableEntry.address(de & Bits.mask(63, 12), pasid);
+        long[] q = new long[8];
+        for (int i = 0; i < 8; i++) {
+            q[i] = read(pe + 8L * i, SPT_1, fpd);
+        }
+        PasidTableEntry e = PasidTableEntry.decode(q[0], q[1], q[2]);
+        fpd |= e.fpd();
+        if (!e.p()) {
+            throw new Abort(SPT_2, fpd);
+        }
+        long r0 = PasidTableEntry.QW0_RESERVED | (ecap.slads() ? 0 : 1L << 9);
+        long r1 = PasidTableEntry.QW1_RESERVED | PasidTableEntry.QW1_MTS_FIELDS;
+        long r2 = PasidTableEntry.QW2_RESERVED | (ecap.ers() ? 0 : 1L << 1);
+        if (!ecap.smpwcs()) {
+            r1 |= 1L << 23;
+        }
+        if (!ecap.srs()) {
+            r2 |= 1L;
+        }
+        r2 |= 1L << 7; // EAFE needs ECAP.EAFS, which the model does not report
+        if (e.pgtt() == PasidTableEntry.PGTT_SECOND_LEVEL) {
+            r0 |= Bits.aboveWidth(haw) & Bits.mask(63, 12);
+        }
+        if (e.pgtt() == PasidTableEntry.PGTT_FIRST_LEVEL) {
+            r2 |= Bits.aboveWidth(haw) & Bits.mask(63, 12);
+        }
+        boolean reserved = (q[0] & r0) != 0 || (q[1] & r1) != 0 || (q[2] & r2) != 0;
+        for (int i = 3; i < 8; i++) {
+            reserved |= q[i] != 0;
+        }
+        if (reserved) {
+            throw new Abort(SPT_3, fpd);
+        }
+        return switch (e.pgtt()) {
+            case PasidTableEntry.PGTT_SECOND_LEVEL -> {
+                if (!ecap.slts() || !cap.supportsAw(e.aw())) {
+                    throw new Abort(SPT_4, fpd);
+                }
+                int bits = 30 + 9 * e.aw();
+                yield new PasidConfig(sid, pasid, e.did(), e.pgtt(), e.slptptr(), e.aw() + 2, Math.min(bits, mgawBits), e.sre(),
+                        e.wpe(), e.pwsnp(), fpd);
+            }
+            case PasidTableEntry.PGTT_FIRST_LEVEL -> {
+                if (!ecap.flts() || e.flpm() > 1 || (e.flpm() == 1 && !cap.fl5lp())) {
+                    throw new Abort(SPT_4, fpd);
+                }
+                yield new PasidConfig(sid, pasid, e.did(), e.pgtt(), e.flptptr(), 4 + e.flpm(), 48 + 9 * e.flpm(), e.sre(), e.wpe(),
+                        e.pwsnp(), fpd);
+            }
+            case PasidTableEntry.PGTT_PASS_THROUGH -> {
+                if (!ecap.pt()) {
+                    throw new Abort(SPT_4, fpd);
+                }
+                yield new PasidConfig(sid, pasid, e.did(), e.pgtt(), 0, 0, haw, e.sre(), e.wpe(), e.pwsnp(), fpd);
+            }
+            default -> throw new Abort(SPT_4, fpd); // 000, 011 (ECAP.NEST=0), 101..111
+        };
+    }
+
+    private long secondLevel(PasidConfig pc, long address, boolean write, long epoch) {
+        boolean fpd = pc.fpd();
+        if ((address >>> pc.inputBits()) != 0) {
+            throw new Abort(SGN_5, fpd);
+        }
+        long table = pc.root();
+        boolean readOk = true;
+        boolean writeOk = true;
+        int levels = pc.levels();
+        for (int level = 0; level < levels; level++) {
+            int shift = 12 + 9 * (levels - 1 - level);
+            long e = read(table + ((address >>> shift) & 0x1FF) * 8, level == 0 ? SSS_4 : SSS_1, fpd);
+            if (!SecondLevelEntry.present(e)) {
+                throw new Abort(SSS_2, fpd);
+            }
+            boolean largeOk = (shift == 21 && (cap.sllps() & 1) != 0) || (shift == 30 && (cap.sllps() & 2) != 0);
+            boolean leaf = shift == 12 || (SecondLevelEntry.pageSize(e) && largeOk);
+            boolean psReserved = shift > 12 && !largeOk;
+            long reserved = SecondLevelEntry.reservedMask(haw, psReserved, leaf ? shift : 0, ecap.sc(), ecap.dt());
+            if ((e & reserved) != 0) {
+                throw new Abort(SSS_3, fpd);
+            }
+            readOk &= SecondLevelEntry.readable(e);
+            writeOk &= SecondLevelEntry.writable(e);
+            if (leaf) {
+                if (!readOk && !writeOk) {
+                    throw new Abort(SSS_2, fpd);
+                }
+                if (write && !writeOk) {
+                    throw new Abort(SGN_6, fpd);
+                }
+                if (!write && !readOk) {
+                    throw new Abort(SGN_7, fpd);
+                }
+                long base = SecondLevelEntry.address(e, shift);
+                int perms = (readOk ? Permissions.READ : 0) | (writeOk ? Permissions.WRITE : 0);
+                iotlb.fill(new TlbEntry(pc.tag(), address & -(1L << shift), shift, base, perms, 0), epoch);
+                return base | (address & ((1L << shift) - 1));
+            }
+            table = SecondLevelEntry.address(e, 12);
+        }
+        throw new Abort(SSS_2, fpd);
+    }
+
+    private long firstLevel(PasidConfig pc, long address, boolean write, boolean privileged, long epoch) {
+        boolean fpd = pc.fpd();
+        if (!X86PagingEntry.canonical(address, pc.inputBits())) {
+            throw new Abort(SGN_1, fpd);
+        }
+        for (int attempt = 0; attempt < MAX_AD_RETRIES; attempt++) {
+            long pa = firstLevelOnce(pc, address, write, privileged, epoch);
+            if (pa != -1) {
+                return pa;
+            }
+        }
+        throw new Abort(SFS_10, fpd);
+    }
+
+    /** One FL walk; -1 when an A/D update lost a race with software and the walk must restart. */
+    private long firstLevelOnce(PasidConfig pc, long address, boolean write, boolean privileged, long epoch) {
+        boolean fpd = pc.fpd();
+        int levels = pc.levels();
+        long[] slots = new long[levels];
+        long[] entries = new long[levels];
+        long table = pc.root();
+        boolean userOk = true;
+        boolean writeOk = true;
+        int used = 0;
+        int leafShift = 0;
+        for (int level = 0; level < levels; level++) {
+            int shift = 12 + 9 * (levels - 1 - level);
+            long slot = table + ((address >>> shift) & 0x1FF) * 8;
+            long e = read(slot, level == 0 ? SFS_4 : SFS_1, fpd);
+            if (!X86PagingEntry.present(e)) {
+                throw new Abort(SFS_2, fpd);
+            }
+            boolean ps = X86PagingEntry.pageSize(e);
+            boolean leaf = shift == 12 || (ps && (shift == 21 || shift == 30));
+            long reserved = X86PagingEntry.reservedMask(haw, shift, leaf ? shift : 0);
+            if (shift == 30 && ps && !cap.fl1gp()) {
+                reserved |= X86PagingEntry.PS;
+            }
+            if ((e & reserved) != 0) {
+                throw new Abort(SFS_3, fpd);
+            }
+            userOk &= X86PagingEntry.user(e);
+            writeOk &= X86PagingEntry.writable(e);
+            slots[used] = slot;
+            entries[used++] = e;
+            if (leaf) {
+                leafShift = shift;
+                break;
+            }
+            table = X86PagingEntry.address(e, 12);
+        }
+        if (!privileged) {
+            if (!userOk) {
+                throw new Abort(SGN_2, fpd);
+            }
+            if (write && !writeOk) {
+                throw new Abort(SGN_6, fpd);
+            }
+        } else if (write && pc.wpe() && !writeOk) {
+            throw new Abort(SGN_6, fpd);
+        }
+        // Accessed in every entry used, dirty in the leaf for a write (digest §7, A/D update).
+        boolean needsUpdate = write && !X86PagingEntry.dirty(entries[used - 1]);
+        for (int i = 0; i < used; i++) {
+            needsUpdate |= !X86PagingEntry.accessed(entries[i]);
+        }
+        if (needsUpdate) {
+            if (!(pc.pwsnp() && ecap.smpwcs())) {
+                throw new Abort(SFS_9, fpd);
+            }
+            for (int i = 0; i < used; i++) {
+                long update = entries[i] | X86PagingEntry.A | (i == used - 1 && write ? X86PagingEntry.D : 0);
+                if (update != entries[i]) {
+                    try {
+                        if (!memory.compareAndSwap64(slots[i], entries[i], update)) {
+                            return -1;
+                        }
+                    } catch (ExternalAbortException | IllegalArgumentException e) {
+                        throw new Abort(SFS_10, fpd);
+                    }
+                    entries[i] = update;
+                }
+            }
+        }
+        long leafEntry = entries[used - 1];
+        long base = X86PagingEntry.address(leafEntry, leafShift);
+        long attributes = IotlbTags.FIRST_LEVEL | (X86PagingEntry.dirty(leafEntry) ? IotlbTags.DIRTY : 0) | (userOk ? IotlbTags.USER : 0);
+        int perms = Permissions.READ | (writeOk ? Permissions.WRITE : 0);
+        iotlb.fill(new TlbEntry(pc.tag(), address & -(1L << leafShift), leafShift, base, perms, attributes), epoch);
+        return base | (address & ((1L << leafShift) - 1));
+    }
+}
