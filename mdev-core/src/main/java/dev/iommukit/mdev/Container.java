@@ -1,0 +1,539 @@
+package dev.iommukit.mdev;
+
+import dev.iommukit.api.Device;
+import dev.iommukit.api.PagingDomain;
+import dev.iommukit.api.Process;
+import dev.iommukit.api.Unit;
+import dev.iommukit.spi.cap.Capability;
+import dev.iommukit.spi.domain.Permissions;
+import dev.iommukit.spi.error.BusyException;
+import dev.iommukit.spi.error.ClosedException;
+import dev.iommukit.spi.error.ConflictException;
+import dev.iommukit.spi.error.IommuException;
+import dev.iommukit.spi.error.NotFoundException;
+import dev.iommukit.spi.error.NotSupportedException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * A VFIO-type1-style container owned by a process: whole PCI devices (one paging domain per unit,
+ * shared by the container's devices behind it) and mdevs (an aux domain each on its parent) share
+ * one IOVA space. MAP_DMA pins the owner's pages for the mapping's life and maps them in every
+ * domain; UNMAP_DMA removes whole mappings and unpins. A failed call leaves no partial state;
+ * {@link #close} detaches everything, frees aux domains and their PASIDs, and unpins every page.
+ */
+public final class Container implements AutoCloseable {
+    private static final long PAGE = 4096;
+    private final MdevCore core;
+    private final Process owner;
+    private final int id;
+    private final Map<Unit, UnitDomain> unitDomains = new LinkedHashMap<>();
+    private final Map<Mdev, PagingDomain> auxDomains = new LinkedHashMap<>();
+    private final TreeMap<Long, PinnedMapping> mappings = new TreeMap<>(Long::compareUnsigned);
+    private boolean closed;
+
+    /** The paging domain of one unit and the container's PCI devices behind that unit. */
+    private static final class UnitDomain {
+        final PagingDomain domain;
+        final Set<Device> devices = new LinkedHashSet<>();
+
+        UnitDomain(PagingDomain domain) {
+            this.domain = domain;
+        }
+    }
+
+    Container(MdevCore core, Process owner, int id) {
+        this.core = core;
+        this.owner = owner;
+        this.id = id;
+    }
+
+    /** The process whose memory MAP_DMA pins. */
+    public Process owner() {
+        return owner;
+    }
+
+    /** A number unique on the bus. */
+    public int id() {
+        return id;
+    }
+
+    public boolean isClosed() {
+        synchronized (core.lock) {
+            return closed;
+        }
+    }
+
+    /** The PCI devices attached whole, by unit then attach order. */
+    public List<Device> devices() {
+        synchronized (core.lock) {
+            checkOpen();
+            List<Device> list = new ArrayList<>();
+            for (UnitDomain u : unitDomains.values()) {
+                list.addAll(u.devices);
+            }
+            return list;
+        }
+    }
+
+    /** The mdevs attached, in attach order. */
+    public List<Mdev> mdevs() {
+        synchronized (core.lock) {
+            checkOpen();
+            return List.copyOf(auxDomains.keySet());
+        }
+    }
+
+    // ---------------------------------------------------------------- attach / detach
+
+    /**
+     * Attaches a whole PCI device: it joins the container's paging domain for its unit (made, with
+     * every DMA mapping replayed, for the first device of that unit). Refused with a conflict when
+     * the device is in a container already; the core's refusals (another domain attached, aux
+     * domains attached) come through unchanged.
+     */
+    public void attach(Device device) {
+        synchronized (core.lock) {
+            checkOpen();
+            core.checkDevice(device);
+            Container other = core.ownerOf(device);
+            if (other != null) {
+                throw new ConflictException("device: " + device + " is already attached to " + other);
+            }
+            UnitDomain ud = unitDomains.get(device.unit());
+            PagingDomain fresh = ud == null ? newDomain(device.unit(), "device " + device) : null;
+            try {
+                device.attach(fresh != null ? fresh : ud.domain);
+            } catch (RuntimeException e) {
+                if (fresh != null) {
+                    closeQuietly(fresh, e);
+                }
+                throw e;
+            }
+            if (fresh != null) {
+                ud = new UnitDomain(fresh);
+                unitDomains.put(device.unit(), ud);
+            }
+            ud.devices.add(device);
+            core.deviceAssigned(device, this);
+        }
+    }
+
+    /**
+     * Attaches an mdev: enables aux domains on its parent when needed (the parent must advertise
+     * {@link Capability#AUX_DOMAIN}, else {@link NotSupportedException} before any change), makes a
+     * paging domain on the parent's unit with every DMA mapping replayed, and attaches it as an aux
+     * domain; the mdev's DMA carries the PASID that attach returned from then on.
+     */
+    public void attach(Mdev mdev) {
+        synchronized (core.lock) {
+            checkOpen();
+            checkMdev(mdev);
+            if (mdev.attachedContainer() != null) {
+                throw new ConflictException("mdev: " + mdev + " is already attached to " + mdev.attachedContainer());
+            }
+            Device parent = mdev.iommuDevice();
+            Container whole = core.ownerOf(parent);
+            if (whole != null) {
+                throw new BusyException("mdev: its parent " + parent + " is attached whole to " + whole
+                        + "; an mdev attaches only while its parent is not assigned");
+            }
+            if (!parent.capabilities().has(Capability.AUX_DOMAIN)) {
+                throw new NotSupportedException("mdev: its parent " + parent
+                        + " does not advertise AUX_DOMAIN, so an IOMMU-aware mdev cannot get an aux domain");
+            }
+            boolean enabled = false;
+            PagingDomain domain = null;
+            int pasid;
+            try {
+                if (!parent.auxDomainsEnabled()) {
+                    parent.enableAuxDomains();
+                    enabled = true;
+                }
+                domain = newDomain(parent.unit(), mdev.toString());
+                pasid = parent.attachAuxDomain(domain);
+            } catch (RuntimeException e) {
+                if (domain != null) {
+                    closeQuietly(domain, e);
+                }
+                if (enabled) {
+                    try {
+                        parent.disableAuxDomains();
+                    } catch (RuntimeException undo) {
+                        e.addSuppressed(undo);
+                    }
+                }
+                throw e;
+            }
+            if (enabled) {
+                mdev.parent().auxEnabledByCore = true;
+            }
+            auxDomains.put(mdev, domain);
+            mdev.attached(this, pasid);
+        }
+    }
+
+    /** Detaches a PCI device; the unit's domain is closed with its last device. */
+    public void detach(Device device) {
+        synchronized (core.lock) {
+            checkOpen();
+            Objects.requireNonNull(device, "device");
+            UnitDomain ud = unitDomains.get(device.unit());
+            if (ud == null || !ud.devices.contains(device)) {
+                throw new NotFoundException("device: " + device + " is not attached to " + this);
+            }
+            if (device.domain() == ud.domain) {
+                device.detach();
+            }
+            ud.devices.remove(device);
+            core.deviceReleased(device);
+            if (ud.devices.isEmpty()) {
+                unitDomains.remove(device.unit());
+                ud.domain.close();
+            }
+        }
+    }
+
+    /**
+     * Detaches an mdev: its PASID is withdrawn (waiting for its DMAs in flight), its aux domain is
+     * detached and closed, and the PASID goes back to the machine.
+     */
+    public void detach(Mdev mdev) {
+        synchronized (core.lock) {
+            checkOpen();
+            Objects.requireNonNull(mdev, "mdev");
+            PagingDomain domain = auxDomains.get(mdev);
+            if (domain == null) {
+                throw new NotFoundException("mdev: " + mdev + " is not attached to " + this);
+            }
+            Device parent = mdev.iommuDevice();
+            int pasid = mdev.pasid().orElseThrow();
+            mdev.revokePasid();
+            try {
+                parent.detachAuxDomain(domain);
+            } catch (RuntimeException e) {
+                mdev.restorePasid(pasid);
+                throw e;
+            }
+            forgetMdev(mdev, domain);
+            domain.close();
+        }
+    }
+
+    private void forgetMdev(Mdev mdev, PagingDomain domain) {
+        auxDomains.remove(mdev);
+        mdev.detached();
+        MdevParent p = mdev.parent();
+        Device parent = p.device();
+        if (p.auxEnabledByCore && parent.auxDomains().isEmpty()) {
+            parent.disableAuxDomains();
+            p.auxEnabledByCore = false;
+        }
+    }
+
+    // ---------------------------------------------------------------- MAP_DMA / UNMAP_DMA
+
+    /**
+     * MAP_DMA: maps {@code [iova, iova + size)} to the owner's memory at {@code vaddr} with
+     * {@code permissions} in every domain of the container. Arguments are checked first (4 KiB
+     * alignment, positive size, no overflow, inside every domain's aperture, no overlap with a DMA
+     * mapping: {@link ConflictException}); then the pages are pinned through the owner (its
+     * refusals: unmapped address, permissions, locked-memory limit) and mapped. All or nothing.
+     */
+    public void mapDma(long vaddr, long iova, long size, int permissions) {
+        synchronized (core.lock) {
+            checkOpen();
+            Permissions.check(permissions);
+            checkAlignedRange("iova", iova, size);
+            if ((vaddr & (PAGE - 1)) != 0) {
+                throw IommuException.invalid("vaddr", "must be 4 KiB aligned, was 0x" + Long.toHexString(vaddr));
+            }
+            if (vaddr < 0 || vaddr + size < vaddr) {
+                throw IommuException.invalid("vaddr", "range 0x" + Long.toHexString(vaddr) + "+0x" + Long.toHexString(size)
+                        + " overflows the address space");
+            }
+            for (PagingDomain d : domains()) {
+                checkInDomain(d, iova, size, "iova");
+            }
+            PinnedMapping clash = firstOverlap(iova, iova + size - 1);
+            if (clash != null) {
+                throw new ConflictException("iova: range 0x" + Long.toHexString(iova) + "+0x" + Long.toHexString(size)
+                        + " overlaps the DMA mapping " + clash.mapping() + " of " + this);
+            }
+            long[] pages = owner.pin(vaddr, size, permissions);
+            PinnedMapping pinned = new PinnedMapping(new DmaMapping(iova, size, vaddr, permissions), pages);
+            List<PagingDomain> done = new ArrayList<>();
+            try {
+                for (PagingDomain d : domains()) {
+                    pinned.mapInto(d);
+                    done.add(d);
+                }
+            } catch (RuntimeException e) {
+                for (PagingDomain d : done) {
+                    try {
+                        pinned.unmapFrom(d);
+                    } catch (RuntimeException undo) {
+                        e.addSuppressed(undo);
+                    }
+                }
+                owner.unpin(pages);
+                throw e;
+            }
+            mappings.put(iova, pinned);
+        }
+    }
+
+    /**
+     * UNMAP_DMA: removes every DMA mapping inside {@code [iova, iova + size)} from every domain and
+     * unpins its pages; returns the bytes unmapped (0 when the range held none). A range that would
+     * split a mapping is refused, as VFIO type1 v2 refuses it, and nothing is unmapped.
+     */
+    public long unmapDma(long iova, long size) {
+        synchronized (core.lock) {
+            checkOpen();
+            checkAlignedRange("iova", iova, size);
+            long last = iova + size - 1;
+            List<PinnedMapping> hit = new ArrayList<>();
+            Map.Entry<Long, PinnedMapping> floor = mappings.floorEntry(iova);
+            Long from = floor != null && Long.compareUnsigned(floor.getValue().last(), iova) >= 0 ? floor.getKey() : Long.valueOf(iova);
+            for (PinnedMapping m : mappings.tailMap(from, true).values()) {
+                if (Long.compareUnsigned(m.mapping().iova(), last) > 0) {
+                    break;
+                }
+                if (Long.compareUnsigned(m.mapping().iova(), iova) < 0 || Long.compareUnsigned(m.last(), last) > 0) {
+                    throw IommuException.invalid("size", "range 0x" + Long.toHexString(iova) + "+0x" + Long.toHexString(size)
+                            + " would split the DMA mapping " + m.mapping() + "; UNMAP_DMA removes whole mappings only (VFIO type1 v2)");
+                }
+                hit.add(m);
+            }
+            long total = 0;
+            for (PinnedMapping m : hit) {
+                for (PagingDomain d : domains()) {
+                    m.unmapFrom(d);
+                }
+                mappings.remove(m.mapping().iova());
+                owner.unpin(m.pages());
+                total += m.mapping().size();
+            }
+            return total;
+        }
+    }
+
+    /** The DMA mappings, lowest IOVA first. */
+    public List<DmaMapping> mappings() {
+        synchronized (core.lock) {
+            checkOpen();
+            List<DmaMapping> list = new ArrayList<>(mappings.size());
+            for (PinnedMapping m : mappings.values()) {
+                list.add(m.mapping());
+            }
+            return list;
+        }
+    }
+
+    /**
+     * What the container offers now: the page sizes of all its domains (4 KiB alone while it has
+     * none), the IOVA range all their apertures share (the whole 64-bit space while it has none),
+     * and PASID support when it holds at least one device and every device in it (whole PCI
+     * devices, parents of mdevs) advertises PASID attach, with the narrowest width among them.
+     * Changes nothing.
+     */
+    public ContainerInfo info() {
+        synchronized (core.lock) {
+            checkOpen();
+            long pageSizes = -PAGE;
+            long start = 0;
+            long end = -1;
+            List<PagingDomain> domains = domains();
+            for (PagingDomain d : domains) {
+                pageSizes &= d.pageSizes();
+                start = Long.compareUnsigned(d.apertureStart(), start) > 0 ? d.apertureStart() : start;
+                end = Long.compareUnsigned(d.apertureEnd(), end) < 0 ? d.apertureEnd() : end;
+            }
+            if (domains.isEmpty()) {
+                pageSizes = PAGE;
+            }
+            List<IovaRange> ranges = Long.compareUnsigned(start, end) <= 0 ? List.of(new IovaRange(start, end)) : List.of();
+            List<Device> pasidDevices = new ArrayList<>();
+            for (UnitDomain u : unitDomains.values()) {
+                pasidDevices.addAll(u.devices);
+            }
+            for (Mdev m : auxDomains.keySet()) {
+                pasidDevices.add(m.iommuDevice());
+            }
+            boolean pasidSupport = !pasidDevices.isEmpty();
+            int pasidBits = pasidDevices.isEmpty() ? 0 : Integer.MAX_VALUE;
+            for (Device d : pasidDevices) {
+                pasidSupport &= d.capabilities().has(Capability.PASID_ATTACH) && d.pasidBits() > 0;
+                pasidBits = Math.min(pasidBits, d.pasidBits());
+            }
+            return new ContainerInfo(pageSizes, ranges, pasidSupport, pasidSupport ? pasidBits : 0);
+        }
+    }
+
+    // ---------------------------------------------------------------- close
+
+    /**
+     * Detaches every mdev (their aux domains closed, their PASIDs released) and every PCI device,
+     * closes every domain, and unpins every page, also after the owner exited. Idempotent; every
+     * later call but this one and {@link #isClosed} is refused with {@link ClosedException}.
+     */
+    @Override
+    public void close() {
+        synchronized (core.lock) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            RuntimeException failure = null;
+            for (Map.Entry<Mdev, PagingDomain> e : List.copyOf(auxDomains.entrySet())) {
+                Mdev mdev = e.getKey();
+                mdev.revokePasid();
+                failure = attempt(failure, () -> mdev.iommuDevice().detachAuxDomain(e.getValue()));
+                failure = attempt(failure, () -> forgetMdev(mdev, e.getValue()));
+                auxDomains.remove(mdev);
+                mdev.detached();
+                failure = attempt(failure, e.getValue()::close);
+            }
+            for (UnitDomain u : List.copyOf(unitDomains.values())) {
+                for (Device d : u.devices) {
+                    failure = attempt(failure, () -> {
+                        if (d.domain() == u.domain) {
+                            d.detach();
+                        }
+                    });
+                    core.deviceReleased(d);
+                }
+                failure = attempt(failure, u.domain::close);
+            }
+            unitDomains.clear();
+            for (PinnedMapping m : mappings.values()) {
+                failure = attempt(failure, () -> owner.unpin(m.pages()));
+            }
+            mappings.clear();
+            core.containerClosed(this);
+            if (failure != null) {
+                throw failure;
+            }
+        }
+    }
+
+    /**
+     * Runs one teardown step; a {@link ClosedException} means the machine was closed and tore the
+     * step down itself, anything else is kept (the first, with later ones suppressed) and rethrown
+     * once every step ran.
+     */
+    private static RuntimeException attempt(RuntimeException failure, Runnable step) {
+        try {
+            step.run();
+        } catch (ClosedException machineGone) {
+            // the machine's own shutdown already detached and freed it
+        } catch (RuntimeException e) {
+            if (failure == null) {
+                return e;
+            }
+            failure.addSuppressed(e);
+        }
+        return failure;
+    }
+
+    // ---------------------------------------------------------------- helpers, under the core's lock
+
+    private List<PagingDomain> domains() {
+        List<PagingDomain> list = new ArrayList<>(unitDomains.size() + auxDomains.size());
+        for (UnitDomain u : unitDomains.values()) {
+            list.add(u.domain);
+        }
+        list.addAll(auxDomains.values());
+        return list;
+    }
+
+    /** A new paging domain on {@code unit} holding every DMA mapping; closed again when that fails. */
+    private PagingDomain newDomain(Unit unit, String forWhat) {
+        PagingDomain d = unit.newPagingDomain();
+        try {
+            for (PinnedMapping m : mappings.values()) {
+                checkInDomain(d, m.mapping().iova(), m.mapping().size(), forWhat);
+            }
+            for (PinnedMapping m : mappings.values()) {
+                m.mapInto(d);
+            }
+        } catch (RuntimeException e) {
+            closeQuietly(d, e);
+            throw e;
+        }
+        return d;
+    }
+
+    private static void closeQuietly(PagingDomain d, RuntimeException cause) {
+        try {
+            d.close();
+        } catch (RuntimeException undo) {
+            cause.addSuppressed(undo);
+        }
+    }
+
+    private void checkInDomain(PagingDomain d, long iova, long size, String argument) {
+        long min = Long.lowestOneBit(d.pageSizes());
+        if (((iova | size) & (min - 1)) != 0) {
+            throw IommuException.invalid(argument, "range 0x" + Long.toHexString(iova) + "+0x" + Long.toHexString(size)
+                    + " is not aligned to the smallest page size 0x" + Long.toHexString(min) + " of " + d + " in " + this);
+        }
+        if (!new IovaRange(d.apertureStart(), d.apertureEnd()).contains(iova, size)) {
+            throw IommuException.invalid(argument, "range 0x" + Long.toHexString(iova) + "+0x" + Long.toHexString(size)
+                    + " is outside the aperture 0x" + Long.toHexString(d.apertureStart()) + "..0x"
+                    + Long.toHexString(d.apertureEnd()) + " of " + d + " in " + this);
+        }
+    }
+
+    private static void checkAlignedRange(String argument, long iova, long size) {
+        if (size <= 0 || (size & (PAGE - 1)) != 0) {
+            throw IommuException.invalid("size", "must be a positive multiple of 4 KiB, was 0x" + Long.toHexString(size));
+        }
+        if ((iova & (PAGE - 1)) != 0) {
+            throw IommuException.invalid(argument, "must be 4 KiB aligned, was 0x" + Long.toHexString(iova));
+        }
+        if (Long.compareUnsigned(iova + size - 1, iova) < 0) {
+            throw IommuException.invalid("size", argument + " 0x" + Long.toHexString(iova) + " + size 0x" + Long.toHexString(size) + " overflows");
+        }
+    }
+
+    private PinnedMapping firstOverlap(long iova, long last) {
+        Map.Entry<Long, PinnedMapping> floor = mappings.floorEntry(iova);
+        if (floor != null && Long.compareUnsigned(floor.getValue().last(), iova) >= 0) {
+            return floor.getValue();
+        }
+        Map.Entry<Long, PinnedMapping> ceiling = mappings.ceilingEntry(iova);
+        if (ceiling != null && Long.compareUnsigned(ceiling.getKey(), last) <= 0) {
+            return ceiling.getValue();
+        }
+        return null;
+    }
+
+    private void checkMdev(Mdev mdev) {
+        Objects.requireNonNull(mdev, "mdev");
+        if (mdev.parent().core() != core) {
+            throw IommuException.invalid("mdev", mdev + " belongs to another mdev bus");
+        }
+        if (mdev.removedFlag()) {
+            throw new NotFoundException("mdev: " + mdev.uuid() + " was removed");
+        }
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new ClosedException("container " + id + " was closed");
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "container " + id + " of " + owner;
+    }
+}

@@ -1,0 +1,174 @@
+package dev.iommukit.mdev;
+
+import dev.iommukit.api.Device;
+import dev.iommukit.api.DmaAttributes;
+import dev.iommukit.api.DmaResult;
+import dev.iommukit.spi.device.Pasid;
+import dev.iommukit.spi.dma.AccessType;
+import dev.iommukit.spi.error.BusyException;
+import dev.iommukit.spi.error.NotFoundException;
+import dev.iommukit.spi.fault.Fault;
+import dev.iommukit.spi.fault.FaultReason;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.UUID;
+import java.util.concurrent.locks.StampedLock;
+
+/**
+ * An IOMMU-aware mediated device: an instance of an mdev type whose IOMMU device is its parent.
+ * Its DMA is the parent's DMA tagged with its PASID, which it has only while attached to a
+ * container (the PASID of its aux domain). Without one its DMA is refused before any request is
+ * issued, so it can never reach what the parent's requests without PASID reach.
+ */
+public final class Mdev {
+    private final MdevCore core;
+    private final UUID uuid;
+    private final MdevType type;
+    private final MdevParent parent;
+    /** Readers are DMAs in flight; revoking the PASID takes it exclusively, so it waits for them. */
+    private final StampedLock dmaGate = new StampedLock();
+    private volatile int pasid = Pasid.NONE;
+    private Container container;
+    private boolean removed;
+
+    Mdev(MdevCore core, UUID uuid, MdevType type) {
+        this.core = core;
+        this.uuid = uuid;
+        this.type = type;
+        this.parent = type.parent();
+    }
+
+    public UUID uuid() {
+        return uuid;
+    }
+
+    public MdevType type() {
+        return type;
+    }
+
+    public MdevParent parent() {
+        return parent;
+    }
+
+    /** The device whose IOMMU translates this mdev's DMA: its parent. */
+    public Device iommuDevice() {
+        return parent.device();
+    }
+
+    /** The PASID the mdev's DMA carries: present only while it is attached to a container. */
+    public OptionalInt pasid() {
+        int p = pasid;
+        return p == Pasid.NONE ? OptionalInt.empty() : OptionalInt.of(p);
+    }
+
+    /** The container the mdev is attached to, if any. */
+    public Optional<Container> container() {
+        synchronized (core.lock) {
+            return Optional.ofNullable(container);
+        }
+    }
+
+    public boolean isRemoved() {
+        synchronized (core.lock) {
+            return removed;
+        }
+    }
+
+    /** Translates one request of the mdev at {@code iova}; a fault with reason BLOCKED without a PASID. */
+    public DmaResult translate(long iova, AccessType access) {
+        long stamp = dmaGate.readLock();
+        try {
+            int p = pasid;
+            return p == Pasid.NONE ? refused(iova, access)
+                    : parent.device().translate(iova, access, DmaAttributes.pasid(p));
+        } finally {
+            dmaGate.unlockRead(stamp);
+        }
+    }
+
+    /** Reads {@code into.length} bytes at {@code iova} as the parent's DMA tagged with the mdev's PASID. */
+    public DmaResult read(long iova, byte[] into) {
+        long stamp = dmaGate.readLock();
+        try {
+            int p = pasid;
+            return p == Pasid.NONE ? refused(iova, AccessType.READ)
+                    : parent.device().read(iova, into, DmaAttributes.pasid(p));
+        } finally {
+            dmaGate.unlockRead(stamp);
+        }
+    }
+
+    /** Writes {@code from} at {@code iova} as the parent's DMA tagged with the mdev's PASID. */
+    public DmaResult write(long iova, byte[] from) {
+        long stamp = dmaGate.readLock();
+        try {
+            int p = pasid;
+            return p == Pasid.NONE ? refused(iova, AccessType.WRITE)
+                    : parent.device().write(iova, from, DmaAttributes.pasid(p));
+        } finally {
+            dmaGate.unlockRead(stamp);
+        }
+    }
+
+    private DmaResult refused(long iova, AccessType access) {
+        Fault f = new Fault(parent.device().rid(), Pasid.NONE, iova, access, FaultReason.BLOCKED, NoPasidRecord.INSTANCE);
+        return new DmaResult(iova, -1, 0, f);
+    }
+
+    /**
+     * Removes the mdev; its type gains an instance. Refused with {@link BusyException} while it is
+     * attached to a container, and with {@link NotFoundException} once removed.
+     */
+    public void remove() {
+        synchronized (core.lock) {
+            if (removed) {
+                throw new NotFoundException("uuid: mdev " + uuid + " was already removed");
+            }
+            if (container != null) {
+                throw new BusyException("mdev " + uuid + " is attached to " + container + "; detach it or close the container first");
+            }
+            removed = true;
+            parent.mdevRemoved(this);
+        }
+    }
+
+    // ---------------------------------------------------------------- under the core's lock
+
+    Container attachedContainer() {
+        return container;
+    }
+
+    boolean removedFlag() {
+        return removed;
+    }
+
+    void attached(Container c, int auxPasid) {
+        container = c;
+        pasid = auxPasid;
+    }
+
+    /** Takes the PASID away and returns once no DMA that could still carry it is in flight. */
+    void revokePasid() {
+        long stamp = dmaGate.writeLock();
+        try {
+            pasid = Pasid.NONE;
+        } finally {
+            dmaGate.unlockWrite(stamp);
+        }
+    }
+
+    /** Gives back a PASID revoked by a detach that then failed. */
+    void restorePasid(int auxPasid) {
+        pasid = auxPasid;
+    }
+
+    void detached() {
+        container = null;
+        pasid = Pasid.NONE;
+    }
+
+    @Override
+    public String toString() {
+        return "mdev " + uuid + " (" + type.name() + " on " + parent.device().name() + ")";
+    }
+}
