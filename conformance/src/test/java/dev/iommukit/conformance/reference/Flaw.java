@@ -11,5 +11,13 @@ public enum Flaw {
     /** Read-only mappings are installed writable. */
     IGNORES_READ_ONLY,
     /** A tagged request whose PASID has nothing attached is translated by the untagged domain: an isolation hole. */
-    PASID_FALLS_BACK_TO_UNTAGGED
+    PASID_FALLS_BACK_TO_UNTAGGED,
+    /**
+     * A tagged request whose PASID has a domain attached is translated by the domain attached
+     * without PASID whenever the device has one, as if the PASID table were never consulted: an
+     * aux domain answers on its parent's RID domain.
+     */
+    PASID_IGNORED_WITH_RID_DOMAIN,
+    /** Detaching at a PASID leaves the old entry live: the PASID keeps translating through the old domain. */
+    DETACHED_PASID_STAYS_LIVE
 }
