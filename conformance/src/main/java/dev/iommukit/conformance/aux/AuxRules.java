@@ -17,10 +17,13 @@ import dev.iommukit.spi.domain.Permissions;
 import dev.iommukit.spi.error.BusyException;
 import dev.iommukit.spi.error.ConflictException;
 import dev.iommukit.spi.error.ErrorCode;
+import dev.iommukit.spi.error.InvalidArgumentException;
 import dev.iommukit.spi.error.NotSupportedException;
 import dev.iommukit.spi.fault.Fault;
 import dev.iommukit.spi.fault.FaultReason;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Assumptions;
@@ -95,8 +98,8 @@ public abstract class AuxRules extends ConformanceGroup {
     private record AuxState(State state, int pasidsInUse, Map<String, Boolean> enabled, Map<String, Map<Domain, Integer>> aux) {}
 
     private AuxState auxState(Probe... probes) {
-        Map<String, Boolean> enabled = new java.util.LinkedHashMap<>();
-        Map<String, Map<Domain, Integer>> aux = new java.util.LinkedHashMap<>();
+        Map<String, Boolean> enabled = new LinkedHashMap<>();
+        Map<String, Map<Domain, Integer>> aux = new LinkedHashMap<>();
         for (Device d : machine.devices()) {
             enabled.put(d.name(), d.auxDomainsEnabled());
             aux.put(d.name(), d.auxDomains());
@@ -121,7 +124,7 @@ public abstract class AuxRules extends ConformanceGroup {
         assertThat(devA.capabilities().has(Capability.AUX_DOMAIN))
                 .as("device %s (%d PASID bits) on a unit advertising AUX_DOMAIN advertises AUX_DOMAIN", devA.name(), devA.pasidBits())
                 .isTrue();
-        for (var caps : java.util.List.of(caps(), devA.capabilities())) {
+        for (var caps : List.of(caps(), devA.capabilities())) {
             assertThat(caps.parameter(Capability.AUX_DOMAIN, "level")).as("AUX_DOMAIN level of %s", caps).hasValueSatisfying(
                     level -> assertThat(level).isIn("first", "second"));
             assertThat(caps.parameter(Capability.AUX_DOMAIN, "pasidBits")).as("AUX_DOMAIN pasidBits of %s", caps).isPresent();
@@ -149,7 +152,7 @@ public abstract class AuxRules extends ConformanceGroup {
         assertRefused(NotSupportedException.class, ErrorCode.NOT_SUPPORTED, "AUX_DOMAIN", devNoPasid::enableAuxDomains);
         assertThat(devNoPasid.auxDomainsEnabled()).isFalse();
         if (!caps().has(Capability.AUX_DOMAIN)) {
-            for (Device d : java.util.List.of(devA, devB)) {
+            for (Device d : List.of(devA, devB)) {
                 assertThat(d.capabilities().has(Capability.AUX_DOMAIN))
                         .as("device %s advertises AUX_DOMAIN though its unit does not", d.name()).isFalse();
                 assertRefused(NotSupportedException.class, ErrorCode.NOT_SUPPORTED, "AUX_DOMAIN", d::enableAuxDomains);
@@ -422,5 +425,49 @@ public abstract class AuxRules extends ConformanceGroup {
         }
         aux.map(x, pa(0xC1000), PAGE, Permissions.READ_WRITE);
         assertReaches(parent, pasid, x, AccessType.READ, pa(0xC1000));
+    }
+
+    @Test
+    @Rule(id = "AUX-14")
+    @DisplayName("an aux attach before enableAuxDomains is refused naming 'device', and one of a blocked domain naming 'domain'; neither takes a PASID or changes anything")
+    public void auxAttachRefusals() {
+        Assumptions.assumeTrue(devA.capabilities().has(Capability.AUX_DOMAIN),
+                () -> "device " + devA.name() + " of backend " + backendId() + " does not advertise AUX_DOMAIN");
+        PagingDomain aux = auxDomain();
+        long x = iova(aux, 0x10 * PAGE);
+        aux.map(x, pa(0xD1000), PAGE, Permissions.READ_WRITE);
+        Probe[] probes = {new Probe(devA, 1, x, AccessType.READ), Probe.read(devA, x)};
+        AuxState before = auxState(probes);
+        assertRefused(InvalidArgumentException.class, ErrorCode.INVALID_ARGUMENT, "device", () -> devA.attachAuxDomain(aux));
+        assertAuxUnchanged(before, probes);
+        devA.enableAuxDomains();
+        if (caps().has(Capability.BLOCKED_DOMAIN)) {
+            Domain blocked = unit.blockedDomain();
+            AuxState enabled = auxState(probes);
+            assertRefused(InvalidArgumentException.class, ErrorCode.INVALID_ARGUMENT, "domain", () -> devA.attachAuxDomain(blocked));
+            assertAuxUnchanged(enabled, probes);
+        }
+        assertThat(devA.auxDomains()).isEmpty();
+        assertThat(machine.pasidsInUse()).isZero();
+    }
+
+    @Test
+    @Rule(id = "AUX-15")
+    @DisplayName("closing a domain attached as an aux domain is refused with BUSY and it keeps answering on its PASID; once detached it closes")
+    public void closeAttachedAuxDomainRefused() {
+        Device parent = auxParent(devA);
+        PagingDomain aux = auxDomain();
+        long x = iova(aux, 0x10 * PAGE);
+        aux.map(x, pa(0xE1000), PAGE, Permissions.READ_WRITE);
+        int pasid = parent.attachAuxDomain(aux);
+        assertRefused(BusyException.class, ErrorCode.BUSY, "attached", aux::close);
+        assertThat(aux.isClosed()).isFalse();
+        assertThat(parent.auxPasid(aux)).isEqualTo(pasid);
+        assertMovesBytes(parent, pasid, x, pa(0xE1000), 8);
+        parent.detachAuxDomain(aux);
+        aux.close();
+        assertThat(aux.isClosed()).isTrue();
+        assertThat(machine.pasidsInUse()).isZero();
+        assertBlocked(parent, pasid, x, AccessType.READ);
     }
 }

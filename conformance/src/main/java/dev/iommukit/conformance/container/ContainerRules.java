@@ -28,6 +28,7 @@ import dev.iommukit.spi.error.ErrorCode;
 import dev.iommukit.spi.error.NotSupportedException;
 import dev.iommukit.spi.error.ResourceExhaustedException;
 import dev.iommukit.spi.fault.FaultReason;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -75,11 +76,12 @@ public abstract class ContainerRules extends ConformanceGroup {
         }
     }
 
-    /** A live process with {@code pages} pages of fresh read-write memory holding {@link #pattern} of {@code seed}. */
+    /** A live process of the current machine. */
     private Process owner(String name) {
         return machine.newProcess(name);
     }
 
+    /** Maps {@code pages} pages of fresh read-write memory in {@code p}, writes a pattern of {@code seed} into them, returns their address. */
     private long memory(Process p, long pages, int seed) {
         long va = p.mmap(pages * PAGE, Permissions.READ_WRITE);
         poke(p, va, pattern(seed, (int) (pages * PAGE)));
@@ -139,18 +141,22 @@ public abstract class ContainerRules extends ConformanceGroup {
 
     private static Requester of(Device d) {
         return new Requester() {
+            @Override
             public String name() {
                 return "device " + d.name();
             }
 
+            @Override
             public DmaResult read(long iova, byte[] into) {
                 return d.read(iova, into);
             }
 
+            @Override
             public DmaResult write(long iova, byte[] from) {
                 return d.write(iova, from);
             }
 
+            @Override
             public DmaResult translate(long iova, AccessType access) {
                 return d.translate(iova, access);
             }
@@ -159,18 +165,22 @@ public abstract class ContainerRules extends ConformanceGroup {
 
     private static Requester of(Mdev m) {
         return new Requester() {
+            @Override
             public String name() {
                 return m.toString();
             }
 
+            @Override
             public DmaResult read(long iova, byte[] into) {
                 return m.read(iova, into);
             }
 
+            @Override
             public DmaResult write(long iova, byte[] from) {
                 return m.write(iova, from);
             }
 
+            @Override
             public DmaResult translate(long iova, AccessType access) {
                 return m.translate(iova, access);
             }
@@ -606,7 +616,7 @@ public abstract class ContainerRules extends ConformanceGroup {
     public void mdevWithoutAuxRefused() {
         Process p = owner("kit-owner");
         Container c = core().newContainer(p);
-        List<Mdev> refused = new java.util.ArrayList<>(List.of(mdevOn(devNoPasid, MDEV_1)));
+        List<Mdev> refused = new ArrayList<>(List.of(mdevOn(devNoPasid, MDEV_1)));
         if (!devA.capabilities().has(Capability.AUX_DOMAIN)) {
             refused.add(mdevOn(devA, MDEV_2));
         }
