@@ -157,6 +157,9 @@ class KitSelfTest {
         assertThat(o.level()).isEqualTo("REQUIRED");
         assertThat(o.displayName()).contains("block mapping");
         assertThat(outcome(CORRECT, "FAULT-9").level()).isEqualTo("OPTIONAL");
+        assertThat(report.groups()).containsSubsequence("concurrency", "aux", "container");
+        assertThat(outcome(CORRECT, "AUX-3").group()).isEqualTo("aux");
+        assertThat(outcome(CORRECT, "CONT-10").group()).isEqualTo("container");
         assertThat(report.passed() + report.failed() + report.skipped()).isEqualTo(report.outcomes().size());
         long sum = 0;
         for (String b : report.backends()) {
