@@ -1,7 +1,9 @@
 package dev.iommukit.conformance;
 
 import dev.iommukit.api.Machine;
+import dev.iommukit.conformance.auxdomain.AuxRules;
 import dev.iommukit.conformance.concurrency.ConcurrencyRules;
+import dev.iommukit.conformance.container.ContainerRules;
 import dev.iommukit.conformance.discovery.DiscoveryRules;
 import dev.iommukit.conformance.domains.IdentityBlockedRules;
 import dev.iommukit.conformance.faults.FaultRules;
@@ -140,6 +142,24 @@ public abstract class BackendConformanceTest {
     @DisplayName("concurrency")
     class Concurrency extends ConcurrencyRules {
         Concurrency() {
+            super(BackendConformanceTest.this.subject());
+        }
+    }
+
+    @Nested
+    @Tag("aux")
+    @DisplayName("aux domains")
+    class Aux extends AuxRules {
+        Aux() {
+            super(BackendConformanceTest.this.subject());
+        }
+    }
+
+    @Nested
+    @Tag("container")
+    @DisplayName("containers")
+    class Containers extends ContainerRules {
+        Containers() {
             super(BackendConformanceTest.this.subject());
         }
     }

@@ -15,7 +15,9 @@ public enum Group {
     DOMAINS("DOMAIN", "identity-blocked"),
     BAD_INPUT("INPUT", "bad-input"),
     LIFETIMES("LIFE", "lifetimes"),
-    CONCURRENCY("CONC", "concurrency");
+    CONCURRENCY("CONC", "concurrency"),
+    AUX("AUX", "aux"),
+    CONTAINER("CONT", "container");
 
     /** The tag name of the kit's own set-up failures (a test class that could not start). */
     public static final String SETUP = "setup";

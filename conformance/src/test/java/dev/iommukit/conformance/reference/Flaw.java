@@ -13,5 +13,13 @@ public enum Flaw {
     /** A tagged request whose PASID has nothing attached is translated by the untagged domain: an isolation hole. */
     PASID_FALLS_BACK_TO_UNTAGGED,
     /** A map that runs out of table memory keeps the pages it mapped before: not all-or-nothing. */
-    PARTIAL_MAP_ON_EXHAUSTION
+    PARTIAL_MAP_ON_EXHAUSTION,
+    /**
+     * A tagged request whose PASID has a domain attached is translated by the domain attached
+     * without PASID whenever the device has one, as if the PASID table were never consulted: an
+     * aux domain answers on its parent's RID domain.
+     */
+    PASID_IGNORED_WITH_RID_DOMAIN,
+    /** Detaching at a PASID leaves the old entry live: the PASID keeps translating through the old domain. */
+    DETACHED_PASID_STAYS_LIVE
 }

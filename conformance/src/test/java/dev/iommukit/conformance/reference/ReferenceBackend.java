@@ -22,6 +22,8 @@ public final class ReferenceBackend implements IommuBackend {
     static final int INPUT_BITS = 48;
     static final int OUTPUT_BITS = 48;
     static final int PASID_BITS = 20;
+    /** Which translation level the reference backend's aux domains use (its paging domains have one level). */
+    static final String AUX_LEVEL = "second";
 
     private final boolean full;
     private final Set<Flaw> flaws;
@@ -31,7 +33,7 @@ public final class ReferenceBackend implements IommuBackend {
         this.flaws = flaws.isEmpty() ? EnumSet.noneOf(Flaw.class) : EnumSet.copyOf(flaws);
     }
 
-    /** Blocked, identity (also at PASIDs), paging domains and PASID attach. */
+    /** Blocked, identity (also at PASIDs), paging domains, PASID attach and aux domains. */
     public ReferenceBackend() {
         this(true, Set.of());
     }
@@ -41,7 +43,7 @@ public final class ReferenceBackend implements IommuBackend {
         return new ReferenceBackend(true, Set.of(flaws));
     }
 
-    /** Blocked and paging domains only: no identity, no PASIDs, so the kit checks the refusal side. */
+    /** Blocked and paging domains only: no identity, no PASIDs, no aux domains, so the kit checks the refusal side. */
     public static ReferenceBackend minimal() {
         return new ReferenceBackend(false, Set.of());
     }
@@ -66,6 +68,7 @@ public final class ReferenceBackend implements IommuBackend {
         if (full) {
             b.add(Capability.IDENTITY_DOMAIN, "mechanism", "pass-through", "atPasid", "true");
             b.add(Capability.PASID_ATTACH, "pasidBits", Integer.toString(PASID_BITS));
+            b.add(Capability.AUX_DOMAIN, "level", AUX_LEVEL, "pasidBits", Integer.toString(PASID_BITS));
         }
         return b.build();
     }

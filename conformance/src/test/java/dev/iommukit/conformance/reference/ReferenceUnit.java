@@ -81,7 +81,16 @@ final class ReferenceUnit implements IommuUnit, DmaPort {
     public DeviceInfo probeDevice(RequesterId rid, int pasidBits) {
         int honoured = capabilities.has(Capability.PASID_ATTACH) ? Math.min(pasidBits, ReferenceBackend.PASID_BITS) : 0;
         devices.put(rid.value(), new Context(honoured));
-        return new DeviceInfo(honoured, honoured > 0 ? capabilities : capabilities.without(Capability.PASID_ATTACH));
+        CapabilitySet without = capabilities.without(Capability.PASID_ATTACH).without(Capability.AUX_DOMAIN);
+        if (honoured == 0) {
+            return new DeviceInfo(0, without);
+        }
+        String bits = Integer.toString(honoured);
+        CapabilitySet.Builder b = CapabilitySet.builder().addAll(without).add(Capability.PASID_ATTACH, "pasidBits", bits);
+        if (capabilities.has(Capability.AUX_DOMAIN)) {
+            b.add(Capability.AUX_DOMAIN, "level", ReferenceBackend.AUX_LEVEL, "pasidBits", bits);
+        }
+        return new DeviceInfo(honoured, b.build());
     }
 
     @Override
@@ -108,7 +117,9 @@ final class ReferenceUnit implements IommuUnit, DmaPort {
         if (pasid == Pasid.NONE) {
             c.untagged = d;
         } else if (d.type() == DomainType.BLOCKED) {
-            c.tagged.remove(pasid);
+            if (!flaws.contains(Flaw.DETACHED_PASID_STAYS_LIVE)) {
+                c.tagged.remove(pasid);
+            }
         } else {
             if (flaws.contains(Flaw.OVER_ADVERTISES)) {
                 throw new NotSupportedException("PASID attach is not implemented");
@@ -187,7 +198,11 @@ final class ReferenceUnit implements IommuUnit, DmaPort {
         if (r.pasid() < 0 || r.pasid() >= (1 << c.pasidBits)) {
             return null;
         }
-        return c.tagged.get(r.pasid());
+        ReferenceDomain tagged = c.tagged.get(r.pasid());
+        if (tagged != null && c.untagged != null && flaws.contains(Flaw.PASID_IGNORED_WITH_RID_DOMAIN)) {
+            return c.untagged;
+        }
+        return tagged;
     }
 
     private void fault(DmaRequest r, TranslationOutcome out, FaultReason reason, String name, int code) {

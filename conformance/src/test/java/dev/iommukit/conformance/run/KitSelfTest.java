@@ -28,6 +28,8 @@ class KitSelfTest {
     private static final ReferenceBackend WRITABLE = ReferenceBackend.withFlaws(Flaw.IGNORES_READ_ONLY);
     private static final ReferenceBackend LEAKY_PASID = ReferenceBackend.withFlaws(Flaw.PASID_FALLS_BACK_TO_UNTAGGED);
     private static final ReferenceBackend PARTIAL = ReferenceBackend.withFlaws(Flaw.PARTIAL_MAP_ON_EXHAUSTION);
+    private static final ReferenceBackend PASID_IGNORED = ReferenceBackend.withFlaws(Flaw.PASID_IGNORED_WITH_RID_DOMAIN);
+    private static final ReferenceBackend LIVE_AFTER_DETACH = ReferenceBackend.withFlaws(Flaw.DETACHED_PASID_STAYS_LIVE);
 
     @TempDir
     static Path reports;
@@ -36,7 +38,8 @@ class KitSelfTest {
 
     @BeforeAll
     static void runKitOnEveryVariant() {
-        List<IommuBackend> all = List.of(CORRECT, MINIMAL, STALE, OVER, LEAKY, WRITABLE, LEAKY_PASID, PARTIAL);
+        List<IommuBackend> all = List.of(CORRECT, MINIMAL, STALE, OVER, LEAKY, WRITABLE, LEAKY_PASID, PARTIAL, PASID_IGNORED,
+                LIVE_AFTER_DETACH);
         report = ConformanceRunner.forBackends(all).reportsTo(reports).listener(streamed::add).run();
     }
 
@@ -87,7 +90,7 @@ class KitSelfTest {
     @Test
     void aBackendThatForgetsTheInvalidationOnUnmapFailsTheInvalidationRules() {
         assertThat(failed(STALE)).containsExactlyInAnyOrder("INVAL-1", "INVAL-2", "INVAL-4", "INVAL-5", "INVAL-6", "INVAL-10",
-                "INVAL-11", "CONC-1");
+                "INVAL-11", "CONC-1", "AUX-13", "CONT-4", "CONT-5");
         assertThat(outcome(STALE, "CONC-1").message()).contains("stale translations");
         assertThat(outcome(STALE, "INVAL-1").message()).contains("stale translation");
     }
@@ -95,25 +98,54 @@ class KitSelfTest {
     @Test
     void aBackendThatOverAdvertisesFailsTheRulesOfWhatItAdvertises() {
         assertThat(failed(OVER)).containsExactlyInAnyOrder("DOMAIN-1", "DOMAIN-2", "DOMAIN-5", "DOMAIN-6", "ISOL-4", "ISOL-5",
-                "ISOL-6", "INVAL-8", "INVAL-9", "INVAL-11", "LIFE-1", "LIFE-3", "LIFE-4", "LIFE-7", "DISC-14");
+                "ISOL-6", "INVAL-8", "INVAL-9", "INVAL-11", "LIFE-1", "LIFE-3", "LIFE-4", "LIFE-7", "DISC-14",
+                "AUX-3", "AUX-4", "AUX-5", "AUX-6", "AUX-7", "AUX-8", "AUX-9", "AUX-10", "AUX-11", "AUX-12", "AUX-13",
+                "AUX-15", "CONT-3", "CONT-5", "CONT-6", "CONT-9", "CONT-10", "CONT-13");
         assertThat(outcome(OVER, "DOMAIN-1").message()).contains("NotSupportedException");
     }
 
     @Test
     void aBackendThatLeaksTablePagesFailsTheLifetimeRules() {
         assertThat(failed(LEAKY)).containsExactlyInAnyOrder("LIFE-2", "LIFE-3", "LIFE-4", "LIFE-7", "INPUT-10",
-                "INPUT-11", "PAGING-13");
+                "INPUT-11", "PAGING-13", "CONT-12", "CONT-13");
+        assertThat(outcome(LEAKY, "CONT-12").message()).contains("after close");
         assertThat(outcome(LEAKY, "LIFE-4").message()).contains("table pages in use after machine.close()");
     }
 
     @Test
     void aBackendThatIgnoresReadOnlyFailsThePermissionRules() {
-        assertThat(failed(WRITABLE)).containsExactlyInAnyOrder("PAGING-8", "FAULT-2", "FAULT-6", "FAULT-9", "INVAL-6");
+        assertThat(failed(WRITABLE)).containsExactlyInAnyOrder("PAGING-8", "FAULT-2", "FAULT-6", "FAULT-9", "INVAL-6", "CONT-8",
+                "CONT-9");
     }
 
     @Test
     void aBackendThatLetsUnattachedPasidsThroughFailsTheIsolationRules() {
-        assertThat(failed(LEAKY_PASID)).containsExactlyInAnyOrder("ISOL-3", "ISOL-4", "ISOL-7", "FAULT-4", "INVAL-8", "INPUT-16");
+        assertThat(failed(LEAKY_PASID)).containsExactlyInAnyOrder("ISOL-3", "ISOL-4", "ISOL-7", "FAULT-4", "INVAL-8", "INPUT-16",
+                "AUX-6");
+    }
+
+    @Test
+    void anAuxDomainThatAnswersOnTheParentsRidDomainFailsTheAuxIsolationRules() {
+        assertThat(failed(PASID_IGNORED)).containsExactlyInAnyOrder("AUX-5", "AUX-6", "ISOL-4", "INVAL-8");
+        assertThat(outcome(PASID_IGNORED, "AUX-6").message()).contains("should reach").contains("but reached");
+        assertThat(outcome(PASID_IGNORED, "AUX-3").status()).as("without a RID domain the flaw does not show").isEqualTo(TestOutcome.Status.PASSED);
+    }
+
+    @Test
+    void aPasidThatStaysLiveAfterDetachFailsTheDetachReuseAndCloseRules() {
+        assertThat(failed(LIVE_AFTER_DETACH)).containsExactlyInAnyOrder("AUX-7", "AUX-11", "AUX-12", "AUX-15", "CONT-13", "INVAL-8");
+        assertThat(outcome(LIVE_AFTER_DETACH, "AUX-7").message()).contains("still reaches the old page");
+    }
+
+    @Test
+    void withoutAuxDomainsTheMdevRulesSkipSayingWhyAndTheRefusalsAreChecked() {
+        for (String rule : List.of("AUX-2", "CONT-1", "CONT-2", "CONT-4", "CONT-6", "CONT-7", "CONT-8", "CONT-11", "CONT-12", "CONT-14")) {
+            assertThat(outcome(MINIMAL, rule).status()).as(rule).isEqualTo(TestOutcome.Status.PASSED);
+        }
+        for (String rule : List.of("AUX-1", "AUX-3", "AUX-13", "CONT-3", "CONT-5", "CONT-9", "CONT-10", "CONT-13")) {
+            assertThat(outcome(MINIMAL, rule).status()).as(rule).isEqualTo(TestOutcome.Status.SKIPPED);
+            assertThat(outcome(MINIMAL, rule).message()).as(rule).contains("does not advertise AUX_DOMAIN");
+        }
     }
 
     @Test
@@ -127,12 +159,15 @@ class KitSelfTest {
     void outcomesCarryRuleLevelGroupAndAreStreamedAsTheyFinish() {
         assertThat(streamed).containsExactlyElementsOf(report.outcomes());
         assertThat(report.backends()).containsExactly(CORRECT.id(), MINIMAL.id(), STALE.id(), OVER.id(), LEAKY.id(), WRITABLE.id(),
-                LEAKY_PASID.id(), PARTIAL.id());
+                LEAKY_PASID.id(), PARTIAL.id(), PASID_IGNORED.id(), LIVE_AFTER_DETACH.id());
         TestOutcome o = outcome(CORRECT, "PAGING-3");
         assertThat(o.group()).isEqualTo("paging");
         assertThat(o.level()).isEqualTo("REQUIRED");
         assertThat(o.displayName()).contains("block mapping");
         assertThat(outcome(CORRECT, "FAULT-9").level()).isEqualTo("OPTIONAL");
+        assertThat(report.groups()).containsSubsequence("concurrency", "aux", "container");
+        assertThat(outcome(CORRECT, "AUX-3").group()).isEqualTo("aux");
+        assertThat(outcome(CORRECT, "CONT-10").group()).isEqualTo("container");
         assertThat(report.passed() + report.failed() + report.skipped()).isEqualTo(report.outcomes().size());
         long sum = 0;
         for (String b : report.backends()) {
