@@ -5,7 +5,10 @@ import dev.iommukit.spi.device.RequesterId;
 import dev.iommukit.spi.dma.DmaPort;
 import dev.iommukit.spi.domain.BackendDomain;
 import dev.iommukit.spi.domain.DomainOptions;
+import dev.iommukit.spi.domain.CpuAddressSpace;
 import dev.iommukit.spi.domain.DomainType;
+import dev.iommukit.spi.domain.SvaDomain;
+import dev.iommukit.spi.error.NotSupportedException;
 import java.util.Map;
 
 /**
@@ -31,6 +34,14 @@ public interface IommuUnit extends AutoCloseable {
 
     /** Allocates a domain of {@code type}; for paging domains {@code options} chooses the level. */
     BackendDomain allocateDomain(DomainType type, DomainOptions options);
+
+    /**
+     * Allocates an SVA domain that translates through {@code space}; the core calls it only when
+     * the unit advertises {@link dev.iommukit.spi.cap.Capability#SVA} with the space's format.
+     */
+    default SvaDomain allocateSvaDomain(CpuAddressSpace space) {
+        throw new NotSupportedException("unit " + name() + ": SVA is not implemented by this backend");
+    }
 
     /**
      * Attaches {@code domain} to {@code rid} for requests without PASID ({@code pasid ==

@@ -20,5 +20,11 @@ public enum Capability {
      * Aux domains: PASID-granular paging domains attached to a parent device, the core choosing
      * the PASID. Parameters: {@code level} ({@code first} or {@code second}), {@code pasidBits}.
      */
-    AUX_DOMAIN
+    AUX_DOMAIN,
+    /**
+     * Shared virtual addressing: a PASID translated by a process's own CPU page tables.
+     * Parameters: {@code cpuFormat} ({@code aarch64} or {@code x86-64}), {@code addressBits},
+     * {@code pasidBits}.
+     */
+    SVA
 }

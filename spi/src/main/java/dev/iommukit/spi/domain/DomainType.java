@@ -7,5 +7,7 @@ public enum DomainType {
     /** Requests pass through untranslated. */
     IDENTITY,
     /** Requests are translated through tables the domain's map and unmap program. */
-    PAGING
+    PAGING,
+    /** Requests are translated through a process's CPU page tables, which the process owns. */
+    SVA
 }

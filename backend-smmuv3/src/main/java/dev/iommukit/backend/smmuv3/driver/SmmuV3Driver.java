@@ -249,6 +249,7 @@ public final class SmmuV3Driver implements IommuUnit {
             case BLOCKED -> blocked;
             case IDENTITY -> identity;
             case PAGING -> paging(options != null && options.nestingParent());
+            case SVA -> throw IommuException.invalid("type", "SVA domains are allocated with allocateSvaDomain()");
         };
     }
 

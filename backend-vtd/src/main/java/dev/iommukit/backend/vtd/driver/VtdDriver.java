@@ -313,6 +313,7 @@ public final class VtdDriver implements IommuUnit {
         return switch (type) {
             case BLOCKED -> blocked;
             case IDENTITY -> identity;
+            case SVA -> throw IommuException.invalid("type", "SVA domains are allocated with allocateSvaDomain()");
             case PAGING -> {
                 int did = dids.nextClearBit(FIRST_PAGING_DID);
                 if (did >= cap.domainCount()) {
