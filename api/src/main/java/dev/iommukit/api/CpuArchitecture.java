@@ -11,18 +11,29 @@ import dev.iommukit.spi.pgtable.x86.X86PagingFormat;
  * pages, accessed and dirty bits left to hardware) on VT-d machines.
  */
 public enum CpuArchitecture {
-    AARCH64 {
+    AARCH64("aarch64") {
         @Override
         PageTableFormat pageTableFormat() {
             return VmsaFormat.stage1(VmsaGranule.G4K, 48);
         }
     },
-    X86_64 {
+    X86_64("x86-64") {
         @Override
         PageTableFormat pageTableFormat() {
             return new X86PagingFormat(4, true, true, false, false);
         }
     };
+
+    private final String formatName;
+
+    CpuArchitecture(String formatName) {
+        this.formatName = formatName;
+    }
+
+    /** The page-table format's name as backends advertise it in the SVA capability's {@code cpuFormat}. */
+    public String formatName() {
+        return formatName;
+    }
 
     abstract PageTableFormat pageTableFormat();
 }

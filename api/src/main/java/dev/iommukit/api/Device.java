@@ -16,6 +16,7 @@ import dev.iommukit.spi.error.NotFoundException;
 import dev.iommukit.spi.error.NotSupportedException;
 import dev.iommukit.spi.fault.Fault;
 import dev.iommukit.spi.fault.FaultReason;
+import dev.iommukit.spi.fault.RecordlessFault;
 import dev.iommukit.spi.memory.ExternalAbortException;
 import java.util.Collections;
 import java.util.List;
@@ -39,6 +40,7 @@ public final class Device {
     private final TreeMap<Integer, Domain> pasidDomains = new TreeMap<>();
     private final CopyOnWriteArrayList<FaultHandler> handlers = new CopyOnWriteArrayList<>();
     private final Map<Domain, Integer> auxDomains = new java.util.LinkedHashMap<>();
+    private final Map<Process, int[]> svaBindings = new java.util.LinkedHashMap<>();
     private boolean auxEnabled;
 
     Device(Unit unit, RequesterId rid, int requestedPasidBits, DeviceInfo info) {
@@ -301,6 +303,82 @@ public final class Device {
         }
     }
 
+    // ---------------------------------------------------------------- shared virtual addressing
+
+    /**
+     * Binds {@code process}'s address space to this device and returns the PASID it answers on:
+     * the process's PASID, the same on every device it is bound to. Binding again returns the
+     * same PASID and counts one more binding. Needs {@link Capability#SVA} with the process's CPU
+     * format.
+     */
+    public int bindSva(Process process) {
+        synchronized (unit.machine.lock) {
+            unit.machine.checkOpen();
+            Objects.requireNonNull(process, "process");
+            if (!process.isAlive()) {
+                throw new dev.iommukit.spi.error.ClosedException("process: " + process + " has exited");
+            }
+            if (!info.capabilities().has(Capability.SVA)) {
+                throw new NotSupportedException("device " + name() + " on " + unit.name() + " does not advertise SVA");
+            }
+            String format = info.capabilities().parameter(Capability.SVA, "cpuFormat").orElse("");
+            if (!format.equals(process.cpu().formatName())) {
+                throw new NotSupportedException("process: " + process + " has " + process.cpu().formatName()
+                        + " page tables, but " + unit.name() + " walks " + format + " ones for SVA");
+            }
+            int[] binding = svaBindings.get(process);
+            if (binding != null) {
+                binding[1]++;
+                return binding[0];
+            }
+            int pasid = process.acquirePasid(info.pasidBits(), "SVA of " + process);
+            try {
+                if (pasidDomains.containsKey(pasid)) {
+                    throw new BusyException("pasid " + pasid + " of " + process + " is taken on " + name() + " by " + pasidDomains.get(pasid));
+                }
+                Domain domain = unit.svaDomain(process);
+                try {
+                    install(pasid, domain);
+                } catch (RuntimeException e) {
+                    unit.releaseSvaDomain(process);
+                    throw e;
+                }
+            } catch (RuntimeException e) {
+                process.releasePasid();
+                throw e;
+            }
+            svaBindings.put(process, new int[] {pasid, 1});
+            return pasid;
+        }
+    }
+
+    /** Drops one binding of {@code process}; the last one detaches its PASID, which returns to the machine once unused. */
+    public void unbindSva(Process process) {
+        synchronized (unit.machine.lock) {
+            unit.machine.checkOpen();
+            int[] binding = svaBindings.get(process);
+            if (binding == null) {
+                throw new NotFoundException("process: " + process + " is not bound to " + name());
+            }
+            if (--binding[1] > 0) {
+                return;
+            }
+            svaBindings.remove(process);
+            install(binding[0], null);
+            unit.releaseSvaDomain(process);
+            process.releasePasid();
+        }
+    }
+
+    /** The processes bound for SVA now, with their PASIDs. */
+    public Map<Process, Integer> svaBindings() {
+        synchronized (unit.machine.lock) {
+            Map<Process, Integer> out = new java.util.LinkedHashMap<>();
+            svaBindings.forEach((p, b) -> out.put(p, b[0]));
+            return Collections.unmodifiableMap(out);
+        }
+    }
+
     private void checkNoAuxDomains() {
         if (!auxDomains.isEmpty()) {
             throw new BusyException("device " + name() + " has aux domains attached " + auxDomains.keySet()
@@ -311,6 +389,11 @@ public final class Device {
     private void checkNotAux(int pasid) {
         if (auxDomains.containsValue(pasid)) {
             throw new BusyException("pasid " + pasid + " of " + name() + " belongs to an aux domain; use detachAuxDomain()");
+        }
+        for (int[] b : svaBindings.values()) {
+            if (b[0] == pasid) {
+                throw new BusyException("pasid " + pasid + " of " + name() + " belongs to an SVA binding; use unbindSva()");
+            }
         }
     }
 
@@ -367,6 +450,10 @@ public final class Device {
     }
 
     void shutdown() {
+        for (Process p : List.copyOf(svaBindings.keySet())) {
+            svaBindings.get(p)[1] = 1;
+            unbindSva(p);
+        }
         for (int pasid : List.copyOf(pasidDomains.keySet())) {
             install(pasid, null);
             unit.machine.pasids.release(pasid);
@@ -447,7 +534,8 @@ public final class Device {
                 }
             } catch (ExternalAbortException e) {
                 return new DmaResult(address, firstPa, done, new Fault(rid, attributes.pasid(), a, access,
-                        FaultReason.EXTERNAL_ABORT, BusAbortRecord.at(e.address())));
+                        FaultReason.EXTERNAL_ABORT,
+                        new RecordlessFault("iommukit-bus", "EXTERNAL_ABORT", Map.of("address", e.address()))));
             }
             if (firstPa < 0) {
                 firstPa = pa;

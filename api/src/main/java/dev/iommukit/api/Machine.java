@@ -282,9 +282,41 @@ public final class Machine implements AutoCloseable {
             out.add(ReachableRange.identity(u.name(), rid, pasid));
             return;
         }
+        if (domain.type() == DomainType.SVA) {
+            for (Map.Entry<Process, Integer> b : d.svaBindings().entrySet()) {
+                if (b.getValue() == pasid && b.getKey().isAlive()) {
+                    addProcessRanges(out, u.name(), rid, pasid, b.getKey());
+                }
+            }
+            return;
+        }
         for (Mapping m : ((PagingDomain) domain).mappings()) {
             out.add(new ReachableRange(u.name(), rid, pasid, false, m.iova(), m.size(), m.pa(),
                     (m.permissions() & Permissions.READ) != 0, (m.permissions() & Permissions.WRITE) != 0));
+        }
+    }
+
+    /** The process's pages as ranges, merged where virtual and physical runs and permissions continue. */
+    private static void addProcessRanges(List<ReachableRange> out, String unit, int rid, int pasid, Process p) {
+        long start = -1;
+        long pa = 0;
+        long size = 0;
+        long perms = 0;
+        for (long[] m : p.pageMappings()) {
+            if (start >= 0 && m[0] == start + size && m[1] == pa + size && m[2] == perms) {
+                size += 4096;
+                continue;
+            }
+            if (start >= 0) {
+                out.add(new ReachableRange(unit, rid, pasid, false, start, size, pa, (perms & Permissions.READ) != 0, (perms & Permissions.WRITE) != 0));
+            }
+            start = m[0];
+            pa = m[1];
+            size = 4096;
+            perms = m[2];
+        }
+        if (start >= 0) {
+            out.add(new ReachableRange(unit, rid, pasid, false, start, size, pa, (perms & Permissions.READ) != 0, (perms & Permissions.WRITE) != 0));
         }
     }
 

@@ -1,6 +1,9 @@
 package dev.iommukit.api;
 
+import dev.iommukit.spi.device.Pasid;
+import dev.iommukit.spi.domain.CpuAddressSpace;
 import dev.iommukit.spi.domain.Permissions;
+import dev.iommukit.spi.domain.SvaDomain;
 import dev.iommukit.spi.error.ClosedException;
 import dev.iommukit.spi.error.ConflictException;
 import dev.iommukit.spi.error.IommuException;
@@ -31,6 +34,10 @@ public final class Process implements AutoCloseable {
     private long lockedLimit = Long.MAX_VALUE;
     private long lockedBytes;
     private boolean exited;
+    /** SVA domains bound to this process, told about every change of its tables (MMU notifier). */
+    private final List<SvaDomain> notifiers = new ArrayList<>();
+    private int pasid = Pasid.NONE;
+    private int pasidUsers;
 
     Process(Machine machine, String name, int pid) {
         this.machine = machine;
@@ -102,20 +109,82 @@ public final class Process implements AutoCloseable {
                 for (long a : done) {
                     unmapPage(a);
                 }
+                for (SvaDomain d : notifiers) {
+                    d.invalidate(va, size);
+                }
                 throw e;
             }
         }
     }
 
-    /** Unmaps {@code [va, va + size)}; pages still pinned stay allocated until unpinned. */
+    /**
+     * Unmaps {@code [va, va + size)}; pages still pinned stay allocated until unpinned. Every SVA
+     * binding is told before the call returns, so no DMA that starts afterwards reaches the pages.
+     */
     public void munmap(long va, long size) {
         synchronized (machine.lock) {
             checkAlive();
             checkRange(va, size);
+            boolean any = false;
             for (long a : List.copyOf(pages.subMap(va, va + size).keySet())) {
                 unmapPage(a);
+                any = true;
+            }
+            if (any) {
+                for (SvaDomain d : notifiers) {
+                    d.invalidate(va, size);
+                }
             }
         }
+    }
+
+    /** The address space as an IOMMU sees it for SVA: the root of the page tables, their format and width. */
+    public CpuAddressSpace addressSpace() {
+        return new CpuAddressSpace(pageTable.root(), cpu().formatName(), addressBits());
+    }
+
+    /** The PASID this process's address space answers on for SVA, or {@link Pasid#NONE} while it has no binding. */
+    public int pasid() {
+        synchronized (machine.lock) {
+            return pasid;
+        }
+    }
+
+    /** The mappings as the process keeps them: virtual page to physical page, with permissions. */
+    List<long[]> pageMappings() {
+        List<long[]> out = new ArrayList<>();
+        for (var e : pages.entrySet()) {
+            out.add(new long[] {e.getKey(), e.getValue(), pagePermissions.get(e.getKey())});
+        }
+        return out;
+    }
+
+    int acquirePasid(int width, String forWhat) {
+        if (pasid == Pasid.NONE) {
+            pasid = machine.pasids.allocate(width, forWhat);
+        } else {
+            if (pasid >= (1 << width)) {
+                throw IommuException.invalid("process", this + " answers on PASID " + pasid + ", beyond the device's " + width + "-bit width");
+            }
+            machine.pasids.retain(pasid);
+        }
+        pasidUsers++;
+        return pasid;
+    }
+
+    void releasePasid() {
+        machine.pasids.release(pasid);
+        if (--pasidUsers == 0) {
+            pasid = Pasid.NONE;
+        }
+    }
+
+    void addNotifier(SvaDomain domain) {
+        notifiers.add(domain);
+    }
+
+    void removeNotifier(SvaDomain domain) {
+        notifiers.remove(domain);
     }
 
     private void unmapPage(long va) {
@@ -211,11 +280,17 @@ public final class Process implements AutoCloseable {
         }
     }
 
-    /** Exits: unmaps everything and frees the page tables. Pinned pages live on until unpinned. */
+    /**
+     * Exits: every SVA binding is quiesced first (its PASID faults quietly until unbound), then
+     * everything is unmapped and the page tables are freed. Pinned pages live on until unpinned.
+     */
     public void exit() {
         synchronized (machine.lock) {
             if (exited) {
                 return;
+            }
+            for (SvaDomain d : notifiers) {
+                d.quiesce();
             }
             for (long a : List.copyOf(pages.keySet())) {
                 unmapPage(a);

@@ -6,6 +6,7 @@ import dev.iommukit.spi.cap.Capability;
 import dev.iommukit.spi.cap.CapabilitySet;
 import dev.iommukit.spi.domain.DomainOptions;
 import dev.iommukit.spi.domain.DomainType;
+import dev.iommukit.spi.domain.SvaDomain;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -20,6 +21,8 @@ public final class Unit {
     private final String name;
     final Map<Integer, Device> devicesByRid = new java.util.concurrent.ConcurrentHashMap<>();
     private final Set<Domain> pagingDomains = new LinkedHashSet<>();
+    /** One SVA domain per bound process, shared by every device of this unit bound to it. */
+    private final Map<Process, Domain> svaDomains = new java.util.HashMap<>();
     private Domain blocked;
     private Domain identity;
     private int domainCounter;
@@ -100,6 +103,28 @@ public final class Unit {
             blocked = new Domain(this, driver.allocateDomain(DomainType.BLOCKED, DomainOptions.DEFAULT), name + "/blocked");
         }
         return blocked;
+    }
+
+    /** The SVA domain of {@code process} on this unit, made on first use. */
+    Domain svaDomain(Process process) {
+        Domain d = svaDomains.get(process);
+        if (d == null) {
+            d = new Domain(this, driver.allocateSvaDomain(process.addressSpace()), name + "/sva-" + process.pid());
+            svaDomains.put(process, d);
+            process.addNotifier((SvaDomain) d.backend);
+        }
+        return d;
+    }
+
+    /** Frees the SVA domain of {@code process} once nothing is attached to it. */
+    void releaseSvaDomain(Process process) {
+        Domain d = svaDomains.get(process);
+        if (d != null && d.attachments.isEmpty()) {
+            svaDomains.remove(process);
+            process.removeNotifier((SvaDomain) d.backend);
+            d.backend.free();
+            d.closed = true;
+        }
     }
 
     /** The paging domains made here and not yet closed. */

@@ -10,6 +10,7 @@ import dev.iommukit.spi.error.IommuException;
 import dev.iommukit.spi.error.NotFoundException;
 import dev.iommukit.spi.fault.Fault;
 import dev.iommukit.spi.fault.FaultReason;
+import dev.iommukit.spi.fault.RecordlessFault;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.UUID;
@@ -22,6 +23,12 @@ import java.util.concurrent.locks.StampedLock;
  * issued, so it can never reach what the parent's requests without PASID reach.
  */
 public final class Mdev {
+    /**
+     * The record of a DMA an mdev was refused before it reached the bus: without a PASID (not in a
+     * container) no request is issued, so no IOMMU wrote a record.
+     */
+    private static final RecordlessFault NO_PASID = new RecordlessFault("iommukit-mdev", "NO_PASID", java.util.Map.of());
+
     private final MdevCore core;
     private final UUID uuid;
     private final MdevType type;
@@ -144,7 +151,7 @@ public final class Mdev {
     }
 
     private DmaResult refused(long iova, AccessType access) {
-        Fault f = new Fault(parent.device().rid(), Pasid.NONE, iova, access, FaultReason.BLOCKED, NoPasidRecord.INSTANCE);
+        Fault f = new Fault(parent.device().rid(), Pasid.NONE, iova, access, FaultReason.BLOCKED, NO_PASID);
         return new DmaResult(iova, -1, 0, f);
     }
 

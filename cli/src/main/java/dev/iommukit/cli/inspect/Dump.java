@@ -32,6 +32,14 @@ public record Dump(List<Unit> units, SparseMemory memory, List<Expectation> expe
             Long v = registers.get(name);
             return v == null ? fallback : v;
         }
+
+        /** As {@link #register(String, long)}, noting in {@code assumptions} when the fallback was taken. */
+        public long register(String name, long fallback, java.util.List<String> assumptions) {
+            if (!registers.containsKey(name)) {
+                assumptions.add(name + " not in the dump: assumed 0x" + Long.toHexString(fallback));
+            }
+            return register(name, fallback);
+        }
     }
 
     /** A requester (PCI function) behind a unit. */

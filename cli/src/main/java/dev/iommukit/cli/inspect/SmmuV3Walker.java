@@ -37,22 +37,15 @@ final class SmmuV3Walker implements UnitWalker {
         this.unit = unit;
         this.memory = memory;
         // Absent ID registers are assumed permissive, so that nothing the structures allow goes unseen.
-        this.idr0 = reg("IDR0", 0b11 | 2L << 2 | 3L << 6 | 1L << 9 | 1L << 12 | 1L << 18 | 1L << 19 | 1L << 27);
-        this.idr1 = reg("IDR1", 32 | 20L << 6);
-        this.idr3 = reg("IDR3", 0);
-        this.idr5 = reg("IDR5", 5 | 7L << 4);
-        this.cr0 = reg("CR0", 0);
-        this.cr2 = reg("CR2", 0);
-        this.gbpa = reg("GBPA", 0);
-        this.strtabBase = reg("STRTAB_BASE", 0);
-        this.strtabBaseCfg = reg("STRTAB_BASE_CFG", 0);
-    }
-
-    private long reg(String name, long fallback) {
-        if (unit.register(name).isEmpty()) {
-            assumptions.add(name + " not in the dump: assumed " + hex(fallback));
-        }
-        return unit.register(name, fallback);
+        this.idr0 = unit.register("IDR0", 0b11 | 2L << 2 | 3L << 6 | 1L << 9 | 1L << 12 | 1L << 18 | 1L << 19 | 1L << 27, assumptions);
+        this.idr1 = unit.register("IDR1", 32 | 20L << 6, assumptions);
+        this.idr3 = unit.register("IDR3", 0, assumptions);
+        this.idr5 = unit.register("IDR5", 5 | 7L << 4, assumptions);
+        this.cr0 = unit.register("CR0", 0, assumptions);
+        this.cr2 = unit.register("CR2", 0, assumptions);
+        this.gbpa = unit.register("GBPA", 0, assumptions);
+        this.strtabBase = unit.register("STRTAB_BASE", 0, assumptions);
+        this.strtabBaseCfg = unit.register("STRTAB_BASE_CFG", 0, assumptions);
     }
 
     @Override

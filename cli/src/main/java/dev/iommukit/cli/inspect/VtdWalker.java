@@ -39,18 +39,11 @@ final class VtdWalker implements UnitWalker {
     VtdWalker(Dump.Unit unit, SparseMemory memory) {
         this.unit = unit;
         this.memory = memory;
-        this.cap = reg("CAP_REG", 0b1110L << 8 | 56L << 16 | 0b11L << 34 | 1L << 56 | 1L << 60);
-        this.ecap = reg("ECAP_REG", 1L << 2 | 1L << 6 | 1L << 26 | 1L << 31 | 19L << 35 | 1L << 40 | 1L << 43
-                | 1L << 46 | 1L << 47 | 1L << 48);
-        this.gsts = reg("GSTS_REG", 0);
-        this.rtaddr = reg("RTADDR_REG", 0);
-    }
-
-    private long reg(String name, long fallback) {
-        if (unit.register(name).isEmpty()) {
-            assumptions.add(name + " not in the dump: assumed " + hex(fallback));
-        }
-        return unit.register(name, fallback);
+        this.cap = unit.register("CAP_REG", 0b1110L << 8 | 56L << 16 | 0b11L << 34 | 1L << 56 | 1L << 60, assumptions);
+        this.ecap = unit.register("ECAP_REG", 1L << 2 | 1L << 6 | 1L << 26 | 1L << 31 | 19L << 35 | 1L << 40 | 1L << 43
+                | 1L << 46 | 1L << 47 | 1L << 48, assumptions);
+        this.gsts = unit.register("GSTS_REG", 0, assumptions);
+        this.rtaddr = unit.register("RTADDR_REG", 0, assumptions);
     }
 
     @Override
