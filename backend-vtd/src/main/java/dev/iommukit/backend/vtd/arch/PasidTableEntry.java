@@ -45,6 +45,13 @@ public record PasidTableEntry(boolean p, boolean fpd, int aw, boolean slee, int 
     public static final PasidTableEntry NOT_PRESENT = new PasidTableEntry(false, false, 0, false, 0, false, 0, 0, false, false,
             false, false, 0, false, false, false, false, 0);
 
+    /**
+     * A not-present entry with FPD=1: requests through it abort with SPT.2, which FPD keeps out of
+     * the fault recording registers (digest §6 FPD rule).
+     */
+    public static final PasidTableEntry NOT_PRESENT_UNRECORDED = new PasidTableEntry(false, true, 0, false, 0, false, 0, 0, false,
+            false, false, false, 0, false, false, false, false, 0);
+
     /** A second-level-only entry. */
     public static PasidTableEntry secondLevel(int aw, long slptptr, int did, boolean pwsnp, boolean sre) {
         return new PasidTableEntry(true, false, aw, false, PGTT_SECOND_LEVEL, false, slptptr, did, pwsnp, false, sre, false, 0,

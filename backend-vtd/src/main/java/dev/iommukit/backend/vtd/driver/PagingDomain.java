@@ -104,7 +104,7 @@ final class PagingDomain implements DriverDomain {
         table.unmap(iova, size);
         boolean leafOnly = table.tablePages() == before;
         List<long[]> descriptors = new ArrayList<>();
-        List<long[]> ranges = ranges(iova, size);
+        List<long[]> ranges = ranges(iova, size, mamv);
         if (firstLevel) {
             for (long a : attachments) {
                 int pasid = (int) a;
@@ -128,8 +128,11 @@ final class PagingDomain implements DriverDomain {
         }
     }
 
-    /** Splits {@code [iova, iova + size)} into naturally aligned power-of-two blocks: {address, AM}. */
-    private List<long[]> ranges(long iova, long size) {
+    /**
+     * Splits {@code [iova, iova + size)} into naturally aligned power-of-two blocks of at most
+     * 2^{@code mamv} pages: {address, AM}.
+     */
+    static List<long[]> ranges(long iova, long size, int mamv) {
         List<long[]> out = new ArrayList<>();
         long a = iova & ~0xFFFL;
         long end = iova + size;

@@ -22,13 +22,16 @@ import dev.iommukit.spi.device.RequesterId;
 import dev.iommukit.spi.dma.AccessType;
 import dev.iommukit.spi.dma.DmaPort;
 import dev.iommukit.spi.domain.BackendDomain;
+import dev.iommukit.spi.domain.CpuAddressSpace;
 import dev.iommukit.spi.domain.DomainOptions;
 import dev.iommukit.spi.domain.DomainType;
+import dev.iommukit.spi.domain.SvaDomain;
 import dev.iommukit.spi.error.ClosedException;
 import dev.iommukit.spi.error.ConflictException;
 import dev.iommukit.spi.error.ErrorCode;
 import dev.iommukit.spi.error.IommuException;
 import dev.iommukit.spi.error.NotFoundException;
+import dev.iommukit.spi.error.NotSupportedException;
 import dev.iommukit.spi.error.ResourceExhaustedException;
 import dev.iommukit.spi.fault.Fault;
 import dev.iommukit.spi.fault.FaultReason;
@@ -117,7 +120,9 @@ public final class VtdDriver implements IommuUnit {
             throw IommuException.invalid(UnitOptions.PAGING_LEVEL, "first level needs ECAP.FLTS");
         }
         this.identity = FixedDomain.identity(aw, IDENTITY_DID, ecap.smpwcs());
-        this.capabilities = capabilities(options, outputBits(), Math.min(ecap.pasidBits(), Pasid.MAX_WIDTH));
+        CapabilitySet advertised = capabilities(options, outputBits(), Math.min(ecap.pasidBits(), Pasid.MAX_WIDTH));
+        // SVA walks CPU tables whose A/D hardware sets: it needs first level and snooped A/D updates.
+        this.capabilities = ecap.flts() && ecap.smpwcs() ? advertised : advertised.without(Capability.SVA);
         dids.set(0, FIRST_PAGING_DID);
     }
 
@@ -140,6 +145,8 @@ public final class VtdDriver implements IommuUnit {
                         "outputBits", Integer.toString(outputBits), "level", sl)
                 .add(Capability.PASID_ATTACH, "pasidBits", Integer.toString(pasidBits))
                 .add(Capability.AUX_DOMAIN, "level", options.firstLevel() ? "first" : "second", "pasidBits", Integer.toString(pasidBits))
+                .add(Capability.SVA, "cpuFormat", SharedVirtualDomain.CPU_FORMAT, "addressBits",
+                        Integer.toString(SharedVirtualDomain.ADDRESS_BITS), "pasidBits", Integer.toString(pasidBits))
                 .build();
     }
 
@@ -255,7 +262,13 @@ public final class VtdDriver implements IommuUnit {
                         .add(Capability.AUX_DOMAIN, "level", capabilities.parameter(Capability.AUX_DOMAIN, "level").orElseThrow(),
                                 "pasidBits", Integer.toString(bits))
                         .build()
-                : capabilities.without(Capability.PASID_ATTACH).without(Capability.AUX_DOMAIN);
+                : capabilities.without(Capability.PASID_ATTACH).without(Capability.AUX_DOMAIN).without(Capability.SVA);
+        if (bits > 0 && capabilities.has(Capability.SVA)) {
+            caps = CapabilitySet.builder().addAll(caps)
+                    .add(Capability.SVA, "cpuFormat", SharedVirtualDomain.CPU_FORMAT, "addressBits",
+                            Integer.toString(SharedVirtualDomain.ADDRESS_BITS), "pasidBits", Integer.toString(bits))
+                    .build();
+        }
         return new DeviceInfo(bits, caps);
     }
 
@@ -315,11 +328,7 @@ public final class VtdDriver implements IommuUnit {
             case IDENTITY -> identity;
             case SVA -> throw IommuException.invalid("type", "SVA domains are allocated with allocateSvaDomain()");
             case PAGING -> {
-                int did = dids.nextClearBit(FIRST_PAGING_DID);
-                if (did >= cap.domainCount()) {
-                    throw new ResourceExhaustedException("domain ids: all " + cap.domainCount() + " DIDs of CAP.ND are in use");
-                }
-                dids.set(did);
+                int did = allocateDid();
                 boolean first = this.options.firstLevel() && !options.nestingParent();
                 try {
                     yield new PagingDomain(first, this.options.addressWidth(), outputBits(), did, cap.mamv(), ecap.smpwcs(), allocator,
@@ -330,6 +339,71 @@ public final class VtdDriver implements IommuUnit {
                 }
             }
         };
+    }
+
+    private int allocateDid() {
+        int did = dids.nextClearBit(FIRST_PAGING_DID);
+        if (did >= cap.domainCount()) {
+            throw new ResourceExhaustedException("domain ids: all " + cap.domainCount() + " DIDs of CAP.ND are in use");
+        }
+        dids.set(did);
+        return did;
+    }
+
+    /**
+     * A native SVA bind through {@code space} (digest §14) with its own DID: x86-64 4-level CPU
+     * tables only, whose root must be a 4 KiB-aligned address the unit can reach.
+     */
+    @Override
+    public synchronized SvaDomain allocateSvaDomain(CpuAddressSpace space) {
+        checkOpen();
+        if (space == null) {
+            throw IommuException.invalid("space", "must not be null");
+        }
+        String rule = SharedVirtualDomain.unsupported(space);
+        if (rule != null) {
+            throw IommuException.invalid("space", rule);
+        }
+        long root = space.pageTableRoot();
+        if ((root & 0xFFF) != 0 || root < 0 || (root >>> hostAddressWidth) != 0) {
+            throw IommuException.invalid("space", String.format("pageTableRoot must be 4 KiB aligned and below 2^%d (FLPTPTR), was 0x%x",
+                    hostAddressWidth, root));
+        }
+        if (!capabilities.has(Capability.SVA)) {
+            throw new NotSupportedException("unit " + name() + ": SVA needs ECAP.FLTS and ECAP.SMPWCS");
+        }
+        int did = allocateDid();
+        return new SharedVirtualDomain(space, did, outputBits(), cap.mamv(), memory, queue, this::quiesce, () -> releaseDid(did));
+    }
+
+    /**
+     * Process exit: every PASID entry bound to {@code domain} becomes P=0 with FPD=1 (qword 0
+     * first, so no walker sees a half-cleared present entry), then pc_inv PASID-selective and
+     * p_iotlb_inv PASID-selective for each (digest §11 Table 28, P 1 to 0) and inv_wait. The
+     * PASIDs stay attached until the core detaches them.
+     */
+    private synchronized void quiesce(SharedVirtualDomain domain) {
+        checkOpen();
+        domain.markQuiesced();
+        PasidTableEntry silent = domain.pasidEntry();
+        int did = domain.did();
+        List<long[]> descriptors = new ArrayList<>();
+        for (DeviceState dev : devices.values()) {
+            for (Map.Entry<Integer, DriverDomain> a : dev.attached.entrySet()) {
+                if (a.getValue() != domain) {
+                    continue;
+                }
+                int pasid = a.getKey();
+                long slot = PasidTableEntry.address(dev.pasidTables.get(PasidDirectoryEntry.index(pasid)), pasid);
+                long[] q = silent.encode();
+                for (int i = 0; i < q.length; i++) {
+                    memory.write64(slot + 8L * i, q[i]);
+                }
+                descriptors.add(InvalidationDescriptor.pasidCache(InvalidationDescriptor.PC_PASID, did, pasid));
+                descriptors.add(InvalidationDescriptor.pasidIotlb(InvalidationDescriptor.P_IOTLB_PASID, did, pasid, 0, 0, false));
+            }
+        }
+        queue.submitAndWait(descriptors);
     }
 
     private synchronized void releaseDid(int did) {
@@ -343,6 +417,9 @@ public final class VtdDriver implements IommuUnit {
         if (!(domain instanceof DriverDomain d)) {
             throw IommuException.invalid("domain", "was not allocated by a vtd unit");
         }
+        if (pasid == Pasid.NONE && d instanceof SharedVirtualDomain) {
+            throw new NotSupportedException("attach: an SVA domain serves a PASID, not requests without PASID (RID_PASID)");
+        }
         int hwPasid = pasid == Pasid.NONE ? 0 : pasid;
         if (pasid != Pasid.NONE) {
             Pasid.check(pasid, dev.pasidBits);
@@ -350,18 +427,19 @@ public final class VtdDriver implements IommuUnit {
         if (dev.attached.containsKey(hwPasid)) {
             detach(dev, hwPasid);
         }
-        PasidTableEntry entry = d.pasidEntry();
-        if (!entry.p()) {
+        if (d == blocked) {
             return;
         }
+        PasidTableEntry entry = d.pasidEntry();
+        int did = d.invalidationTags().did();
         long table = pasidTable(dev, hwPasid);
         writeEntry(PasidTableEntry.address(table, hwPasid), entry.encode());
         dev.attached.put(hwPasid, d);
         d.attached(dev.rid, hwPasid);
         // New PASID entry: pc PASID-selective and p_iotlb PASID-selective (Linux pasid_flush_caches).
         queue.submitAndWait(List.of(
-                InvalidationDescriptor.pasidCache(InvalidationDescriptor.PC_PASID, entry.did(), hwPasid),
-                InvalidationDescriptor.pasidIotlb(InvalidationDescriptor.P_IOTLB_PASID, entry.did(), hwPasid, 0, 0, false)));
+                InvalidationDescriptor.pasidCache(InvalidationDescriptor.PC_PASID, did, hwPasid),
+                InvalidationDescriptor.pasidIotlb(InvalidationDescriptor.P_IOTLB_PASID, did, hwPasid, 0, 0, false)));
     }
 
     /** The PASID table for {@code pasid}, allocated and published in the directory on first use. */
@@ -388,7 +466,7 @@ public final class VtdDriver implements IommuUnit {
         for (int i = 1; i < 8; i++) {
             memory.write64(slot + 8L * i, 0);
         }
-        PasidTableEntry e = old.pasidEntry();
+        PasidTableEntry e = old.invalidationTags();
         long[] tlb = e.pgtt() == PasidTableEntry.PGTT_FIRST_LEVEL
                 ? InvalidationDescriptor.pasidIotlb(InvalidationDescriptor.P_IOTLB_PASID, e.did(), pasid, 0, 0, false)
                 : InvalidationDescriptor.iotlb(InvalidationDescriptor.IOTLB_DOMAIN, e.did(), 0, 0, false);

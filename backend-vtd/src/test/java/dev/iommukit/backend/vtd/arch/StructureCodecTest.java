@@ -83,6 +83,11 @@ class StructureCodecTest {
         long[] pt = PasidTableEntry.passThrough(2, 1, true, true).encode();
         assertThat(pt[0]).isEqualTo(4L << 6 | 2L << 2 | 1);
         assertThat(PasidTableEntry.NOT_PRESENT.encode()).containsOnly(0L);
+        // P=0 with FPD (bit 1): what an SVA quiesce writes.
+        assertThat(PasidTableEntry.NOT_PRESENT_UNRECORDED.encode()).containsExactly(2L, 0L, 0L, 0L, 0L, 0L, 0L, 0L);
+        // Native SVA bind: FL only, FLPM=00, SRE=0, WPE=0, PWSNP, FLPTPTR = CR3.
+        long[] sva = PasidTableEntry.firstLevel(0, 0x1234_5000L, 7, true, false, false).encode();
+        assertThat(sva).containsExactly(1L << 6 | 1, 7L | 1L << 23, 0x1234_5000L, 0L, 0L, 0L, 0L, 0L);
     }
 
     @Property(tries = 200)
