@@ -269,6 +269,60 @@ class SvaTest {
     }
 
     @Test
+    void aPasidAttachedAfterQuiesceGetsTheQuietCdAndQuiesceIsIdempotent() {
+        SvaDomain sva = attached();
+        sva.quiesce();
+        sva.quiesce();
+        m.unit.attach(TestMachine.DEV, 9, sva);
+        long quiet = (liveCd0(1) | 1L << 14) & ~(1L << 45);
+        assertThat(cd(9)).containsExactly(quiet, 0, 0, MAIR, 0, 0, 0, 0);
+        assertThat(cd(PASID)).containsExactly(quiet, 0, 0, MAIR, 0, 0, 0, 0);
+        long prod = m.reg("EVENTQ_PROD");
+        assertThat(m.dma(TestMachine.DEV, 9, VA_RW, AccessType.READ).fault().reason()).isEqualTo(FaultReason.NOT_MAPPED);
+        assertThat(m.reg("EVENTQ_PROD")).isEqualTo(prod);
+    }
+
+    @Test
+    void noRequestThatStartsAfterQuiesceReturnedReachesTheProcess() throws Exception {
+        SvaDomain sva = attached();
+        java.util.concurrent.atomic.AtomicBoolean quiesced = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicInteger violations = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger translatedBefore = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.CountDownLatch running = new java.util.concurrent.CountDownLatch(4);
+        Thread[] threads = new Thread[4];
+        for (int t = 0; t < threads.length; t++) {
+            threads[t] = new Thread(() -> {
+                TranslationOutcome out = new TranslationOutcome();
+                DmaRequest req = DmaRequest.of(TestMachine.DEV.value(), PASID, VA_RW, 4, AccessType.READ);
+                running.countDown();
+                for (int i = 0; i < 20_000; i++) {
+                    boolean after = quiesced.get();
+                    m.unit.dmaPort().translate(req, out);
+                    if (out.isTranslated()) {
+                        if (after) {
+                            violations.incrementAndGet();
+                        } else {
+                            translatedBefore.incrementAndGet();
+                        }
+                    }
+                }
+            });
+            threads[t].start();
+        }
+        running.await();
+        while (translatedBefore.get() == 0) {
+            Thread.onSpinWait();
+        }
+        sva.quiesce();
+        quiesced.set(true);
+        for (Thread t : threads) {
+            t.join();
+        }
+        assertThat(violations.get()).isZero();
+        assertThat(dma(VA_RW, AccessType.READ).isTranslated()).isFalse();
+    }
+
+    @Test
     void attachWithoutPasidAndMapUnmapAreRefused() {
         SvaDomain sva = attached();
         assertThatThrownBy(() -> m.unit.attach(TestMachine.DEV, Pasid.NONE, sva)).isInstanceOf(NotSupportedException.class)
