@@ -25,20 +25,25 @@ public final class SmmuCapabilities {
                 .add(Capability.NESTING_PARENT_DOMAIN, "pageSizes", s2Pages, "inputBits", in, "outputBits", out, "level", "stage 2")
                 .add(Capability.PASID_ATTACH, "pasidBits", Integer.toString(PASID_BITS))
                 .add(Capability.AUX_DOMAIN, "level", "first", "pasidBits", Integer.toString(PASID_BITS))
+                .add(Capability.SVA, "cpuFormat", CpuSvaDomain.CPU_FORMAT, "addressBits", Integer.toString(CpuSvaDomain.ADDRESS_BITS),
+                        "pasidBits", Integer.toString(PASID_BITS))
                 .build();
     }
 
     /**
-     * A device's capabilities: PASID_ATTACH and AUX_DOMAIN (a context descriptor per substream,
-     * stage 1: "first level") only when it has PASIDs, with its own width.
+     * A device's capabilities: PASID_ATTACH, AUX_DOMAIN (a context descriptor per substream,
+     * stage 1: "first level") and SVA (a CD sharing the CPU's AArch64 tables) only when it has
+     * PASIDs, with its own width.
      */
     static CapabilitySet forDevice(CapabilitySet unit, int pasidBits) {
-        CapabilitySet without = unit.without(Capability.PASID_ATTACH).without(Capability.AUX_DOMAIN);
+        CapabilitySet without = unit.without(Capability.PASID_ATTACH).without(Capability.AUX_DOMAIN).without(Capability.SVA);
         if (pasidBits > 0) {
             String bits = Integer.toString(pasidBits);
             return CapabilitySet.builder().addAll(without)
                     .add(Capability.PASID_ATTACH, "pasidBits", bits)
-                    .add(Capability.AUX_DOMAIN, "level", "first", "pasidBits", bits).build();
+                    .add(Capability.AUX_DOMAIN, "level", "first", "pasidBits", bits)
+                    .add(Capability.SVA, "cpuFormat", CpuSvaDomain.CPU_FORMAT, "addressBits", Integer.toString(CpuSvaDomain.ADDRESS_BITS),
+                            "pasidBits", bits).build();
         }
         return without;
     }

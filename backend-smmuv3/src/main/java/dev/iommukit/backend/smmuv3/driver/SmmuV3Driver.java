@@ -18,8 +18,10 @@ import dev.iommukit.spi.device.Pasid;
 import dev.iommukit.spi.device.RequesterId;
 import dev.iommukit.spi.dma.DmaPort;
 import dev.iommukit.spi.domain.BackendDomain;
+import dev.iommukit.spi.domain.CpuAddressSpace;
 import dev.iommukit.spi.domain.DomainOptions;
 import dev.iommukit.spi.domain.DomainType;
+import dev.iommukit.spi.domain.SvaDomain;
 import dev.iommukit.spi.error.ClosedException;
 import dev.iommukit.spi.error.ErrorCode;
 import dev.iommukit.spi.error.IommuException;
@@ -67,6 +69,7 @@ public final class SmmuV3Driver implements IommuUnit {
     private final StaticDomain identity = StaticDomain.identity();
     private final Map<Integer, Device> devices = new ConcurrentHashMap<>();
     private final Set<PagingDomain> domains = new LinkedHashSet<>();
+    private final Set<CpuSvaDomain> svaDomains = new LinkedHashSet<>();
     private final BitSet asids = new BitSet();
     private final BitSet vmids = new BitSet();
     private volatile boolean eventsReady;
@@ -77,7 +80,7 @@ public final class SmmuV3Driver implements IommuUnit {
         final int sid;
         final int pasidBits;
         volatile BackendDomain rid;
-        final Map<Integer, PagingDomain> pasids = new ConcurrentHashMap<>();
+        final Map<Integer, BackendDomain> pasids = new ConcurrentHashMap<>();
         ContextDescriptorTable cds;
 
         Device(int sid, int pasidBits, BackendDomain rid) {
@@ -272,11 +275,52 @@ public final class SmmuV3Driver implements IommuUnit {
         return domain;
     }
 
+    /**
+     * An SVA domain over {@code space} (AArch64, 48-bit VA only) with an ASID of its own; attached
+     * at a PASID it installs the SVA CD of {@link CpuSvaDomain#liveCd}.
+     */
+    @Override
+    public synchronized SvaDomain allocateSvaDomain(CpuAddressSpace space) {
+        checkOpen();
+        CpuSvaDomain.check(space);
+        if (!Idr5.GRAN4K.isSet(mmio.read32(IDR5) & 0xFFFF_FFFFL)) {
+            throw new NotSupportedException("allocateSvaDomain: the SMMU does not support the 4 KiB granule the CPU tables use (IDR5.GRAN4K)");
+        }
+        int id = asids.nextClearBit(1);
+        if (id > 0xFFFF) {
+            throw new ResourceExhaustedException("ASIDs: all 65535 are in use");
+        }
+        CpuSvaDomain domain = new CpuSvaDomain(id, space, memory, cmdq, this::rewriteCds, released -> {
+            synchronized (this) {
+                asids.clear(released);
+                svaDomains.removeIf(CpuSvaDomain::isFreed);
+            }
+        });
+        asids.set(id);
+        svaDomains.add(domain);
+        return domain;
+    }
+
+    /** Rewrites the CD of every PASID {@code domain} is attached at (quiesce). */
+    private synchronized void rewriteCds(CpuSvaDomain domain) {
+        for (Device d : devices.values()) {
+            for (Map.Entry<Integer, BackendDomain> e : d.pasids.entrySet()) {
+                if (e.getValue() == domain) {
+                    d.cds.install(e.getKey(), domain.cd());
+                }
+            }
+        }
+    }
+
     @Override
     public synchronized void attach(RequesterId rid, int pasid, BackendDomain domain) {
         checkOpen();
         Device d = device(rid);
         if (pasid == Pasid.NONE) {
+            if (domain instanceof CpuSvaDomain) {
+                throw new NotSupportedException("attach: an SVA domain lives at a PASID; it cannot be attached to " + rid
+                        + " for requests without PASID");
+            }
             if (isStage2(domain) && !d.pasids.isEmpty()) {
                 throw new NotSupportedException("attach: a stage 2 (nesting parent) domain cannot be attached to " + rid
                         + " while PASIDs are attached: the STE cannot be stage 2 and hold a CD table");
@@ -293,8 +337,9 @@ public final class SmmuV3Driver implements IommuUnit {
             apply(d);
             return;
         }
-        if (!(domain instanceof PagingDomain p) || p.isStage2()) {
-            throw new NotSupportedException("attach: only stage 1 paging domains can be attached at a PASID; this "
+        boolean sva = domain instanceof CpuSvaDomain;
+        if (!sva && (!(domain instanceof PagingDomain p) || p.isStage2())) {
+            throw new NotSupportedException("attach: only stage 1 paging and SVA domains can be attached at a PASID; this "
                     + domain.info().type() + " domain is not attachable at a PASID (" + domain.info().translation() + ")");
         }
         if (isStage2(d.rid)) {
@@ -305,8 +350,8 @@ public final class SmmuV3Driver implements IommuUnit {
             throw IommuException.invalid("pasid", "must be in 1.." + ((1 << d.pasidBits) - 1) + " for " + rid + ", was " + pasid);
         }
         ensureCdTable(d);
-        d.cds.install(pasid, cd(p));
-        d.pasids.put(pasid, p);
+        d.cds.install(pasid, sva ? ((CpuSvaDomain) domain).cd() : cd((PagingDomain) domain));
+        d.pasids.put(pasid, domain);
         apply(d);
     }
 
@@ -445,6 +490,10 @@ public final class SmmuV3Driver implements IommuUnit {
             p.discard();
         }
         domains.clear();
+        for (CpuSvaDomain s : List.copyOf(svaDomains)) {
+            s.discard();
+        }
+        svaDomains.clear();
         streamTable.free();
         allocator.free(cmdqBase);
         allocator.free(eventqBase);

@@ -3,5 +3,10 @@
  * abort STEs for every unused StreamID, tear-free STE and CD updates each followed by CFGI and
  * CMD_SYNC, stage 1 domains with their own ASID and stage 2 (nesting parent) domains with their
  * own VMID, TLB invalidation and sync on unmap, and the event queue drained on its interrupt.
+ *
+ * <p>SVA domains share a process's AArch64 tables through a CD's TTB0. Deviation from Linux: the
+ * CD uses an SMMU-private ASID (ASET=1) allocated by this driver, not the CPU's ASID with ASET=0,
+ * because broadcast TLB maintenance (IDR0.BTM) is not modelled; the process's changes reach the
+ * SMMU only through {@code SvaDomain.invalidate} (TLBI_NH_VA / TLBI_NH_ASID + CMD_SYNC).
  */
 package dev.iommukit.backend.smmuv3.driver;

@@ -95,7 +95,7 @@ class InitSequenceTest {
     void capabilitiesAndServiceRegistration() {
         TestMachine m = new TestMachine();
         assertThat(new dev.iommukit.backend.smmuv3.SmmuV3Backend().id()).isEqualTo("smmuv3");
-        assertThat(m.unit.capabilities().asMap().keySet()).hasSize(6);
+        assertThat(m.unit.capabilities().asMap().keySet()).hasSize(7);
         assertThat(m.unit.capabilities().parameter(dev.iommukit.spi.cap.Capability.PAGING_DOMAIN, "pageSizes")).hasValue("4K,2M,1G");
         assertThat(m.unit.capabilities().parameter(dev.iommukit.spi.cap.Capability.IDENTITY_DOMAIN, "atPasid")).hasValue("false");
         assertThat(m.unit.capabilities().parameter(dev.iommukit.spi.cap.Capability.NESTING_PARENT_DOMAIN, "level")).hasValue("stage 2");
