@@ -363,11 +363,15 @@ public final class Device {
             if (--binding[1] > 0) {
                 return;
             }
-            svaBindings.remove(process);
-            install(binding[0], null);
-            unit.releaseSvaDomain(process);
-            process.releasePasid();
+            releaseSva(process, binding[0]);
         }
+    }
+
+    private void releaseSva(Process process, int pasid) {
+        svaBindings.remove(process);
+        install(pasid, null);
+        unit.releaseSvaDomain(process);
+        process.releasePasid();
     }
 
     /** The processes bound for SVA now, with their PASIDs. */
@@ -451,8 +455,7 @@ public final class Device {
 
     void shutdown() {
         for (Process p : List.copyOf(svaBindings.keySet())) {
-            svaBindings.get(p)[1] = 1;
-            unbindSva(p);
+            releaseSva(p, svaBindings.get(p)[0]);
         }
         for (int pasid : List.copyOf(pasidDomains.keySet())) {
             install(pasid, null);
