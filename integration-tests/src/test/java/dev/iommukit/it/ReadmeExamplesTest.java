@@ -3,6 +3,7 @@ package dev.iommukit.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.iommukit.api.Device;
+import dev.iommukit.api.DmaAttributes;
 import dev.iommukit.api.DmaResult;
 import dev.iommukit.api.Machine;
 import dev.iommukit.api.PagingDomain;
@@ -64,6 +65,33 @@ class ReadmeExamplesTest {
                 }
                 assertThat(m.pasidsInUse()).isZero();
                 assertThat(vmm.lockedBytes()).isZero();
+            }
+        }
+    }
+
+    @Test
+    void sharedVirtualAddressing() {
+        for (Machine.Builder preset : List.of(Machine.smmuv3(), Machine.vtd())) {
+            List<Fault> faults = new ArrayList<>();
+            try (Machine m = preset.build()) {
+                Device dev = m.device("00:03.0");
+                dev.onFault(faults::add);
+                byte[] data = "sva".getBytes(StandardCharsets.US_ASCII);
+                Process app = m.newProcess("app");
+                long va = app.mmap(0x4000, Permissions.READ_WRITE);
+                int pasid = dev.bindSva(app);
+                assertThat(m.device("00:04.0").bindSva(app)).isEqualTo(pasid);
+                DmaResult w = dev.write(va, data, DmaAttributes.pasid(pasid));
+                assertThat(w.physicalAddress()).isEqualTo(app.resolve(va));
+                app.munmap(va, 0x1000);
+                assertThat(dev.translate(va, AccessType.READ, DmaAttributes.pasid(pasid)).fault().reason()).isEqualTo(FaultReason.NOT_MAPPED);
+                faults.clear();
+                app.exit();
+                assertThat(dev.translate(va + 0x1000, AccessType.READ, DmaAttributes.pasid(pasid)).faulted()).isTrue();
+                assertThat(faults).as("quiet after exit").isEmpty();
+                dev.unbindSva(app);
+                m.device("00:04.0").unbindSva(app);
+                assertThat(m.pasidsInUse()).isZero();
             }
         }
     }
