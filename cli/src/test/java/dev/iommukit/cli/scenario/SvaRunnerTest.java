@@ -138,13 +138,22 @@ class SvaRunnerTest {
                 + " has x86-64 page tables, but smmu0 walks aarch64 ones for SVA");
     }
 
-    @Test
-    void aDeviceWithoutPasidsCannotBeBound() {
-        RunResult r = run("vtd", "x86_64",
+    @ParameterizedTest
+    @CsvSource({"smmuv3, aarch64, smmu0", "vtd, x86_64, dmar0"})
+    void aDeviceWithoutPasidsIsRefused(String backend, String cpu, String unit) {
+        RunResult r = run(backend, cpu,
                 "{ \"op\": \"process\", \"name\": \"app\" }",
-                "{ \"op\": \"bindSva\", \"device\": \"old\", \"process\": \"app\" }");
-        assertThat(r.failed()).as(printed.toString()).isEqualTo(1);
-        assertThat(lines().get(3)).startsWith("[1] FAIL bindSva 0000:00:05.0 app: error ");
+                "{ \"op\": \"bindSva\", \"device\": \"old\", \"process\": \"app\", \"expectError\": \"NOT_SUPPORTED\" }",
+                "{ \"op\": \"bindSva\", \"device\": \"old\", \"process\": \"app\" }",
+                "{ \"op\": \"bindSva\", \"device\": \"old\", \"process\": \"app\", \"expectError\": \"CLOSED\" }",
+                "{ \"op\": \"check\", \"pasidsInUse\": 0 }");
+        assertThat(r.failed()).as(printed.toString()).isEqualTo(2);
+        String refusal = "device 0000:00:05.0 on " + unit + " does not advertise SVA";
+        assertThat(lines()).contains(
+                "[1] ok   bindSva 0000:00:05.0 app: NOT_SUPPORTED as expected: " + refusal,
+                "[2] FAIL bindSva 0000:00:05.0 app: error NOT_SUPPORTED: " + refusal,
+                "[3] FAIL bindSva 0000:00:05.0 app: error NOT_SUPPORTED: " + refusal + "; expected error CLOSED",
+                "[4] ok   check: pasidsInUse 0");
     }
 
     @Test
