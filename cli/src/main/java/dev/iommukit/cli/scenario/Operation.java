@@ -102,10 +102,12 @@ public sealed interface Operation {
     /**
      * {@code dma}: one request from {@code device}, or from {@code mdev} (its parent's DMA tagged
      * with the mdev's PASID). The PASID is {@code pasid}, or the one recorded as {@code pasidName}
-     * by an {@code attachAux}. With {@code data} (a write) or {@code length} (a read) bytes move
-     * page by page; without, the address is only translated.
+     * by an {@code attachAux} or a {@code bindSva}. The address is absolute, or an offset into the
+     * memory an {@code mmap} named (its process virtual address, for SVA). With {@code data} (a
+     * write) or {@code length} (a read) bytes move page by page; without, the address is only
+     * translated.
      */
-    record Dma(String device, String mdev, int pasid, String pasidName, AccessType access, long address, boolean execute,
+    record Dma(String device, String mdev, int pasid, String pasidName, AccessType access, VirtualAddress address, boolean execute,
                boolean privileged, byte[] data, int length, DmaExpectation expect) implements Operation {
         @Override
         public String op() {
@@ -209,6 +211,27 @@ public sealed interface Operation {
         @Override
         public String op() {
             return "detachAux";
+        }
+    }
+
+    // ------------------------------------------------------------------ shared virtual addressing
+
+    /**
+     * {@code bindSva}: binds the address space of {@code process} to {@code device}; the PASID it
+     * answers on is recorded as {@code pasidAs} (null: not recorded).
+     */
+    record BindSva(String device, String process, String pasidAs) implements Operation {
+        @Override
+        public String op() {
+            return "bindSva";
+        }
+    }
+
+    /** {@code unbindSva}: drops one binding of {@code process} from {@code device}. */
+    record UnbindSva(String device, String process) implements Operation {
+        @Override
+        public String op() {
+            return "unbindSva";
         }
     }
 

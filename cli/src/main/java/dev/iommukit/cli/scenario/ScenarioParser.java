@@ -9,6 +9,8 @@ import dev.iommukit.api.CpuArchitecture;
 import dev.iommukit.cli.scenario.Operation.Attach;
 import dev.iommukit.cli.scenario.Operation.AttachAux;
 import dev.iommukit.cli.scenario.Operation.AuxFeature;
+import dev.iommukit.cli.scenario.Operation.BindSva;
+import dev.iommukit.cli.scenario.Operation.UnbindSva;
 import dev.iommukit.cli.scenario.Operation.Check;
 import dev.iommukit.cli.scenario.Operation.Counter;
 import dev.iommukit.cli.scenario.Operation.DetachAux;
@@ -86,7 +88,7 @@ public final class ScenarioParser {
     private final Set<String> processes = new HashSet<>();
     /** Names given by {@code mmap ... as}, with the process each belongs to. */
     private final Map<String, String> mmaps = new HashMap<>();
-    /** Names given to PASIDs by {@code attachAux ... pasidAs}. */
+    /** Names given to PASIDs by {@code attachAux ... pasidAs} and {@code bindSva ... pasidAs}. */
     private final Set<String> pasidNames = new HashSet<>();
     /** Names of snapshots saved by {@code check ... save}. */
     private final Set<String> snapshots = new HashSet<>();
@@ -101,7 +103,7 @@ public final class ScenarioParser {
     static final List<String> OPERATIONS = List.of("pagingDomain", "identityDomain", "blockedDomain", "map", "unmap", "attach",
             "replace", "detach", "attachPasid", "replacePasid", "detachPasid", "close", "writeMemory", "checkMemory", "dma",
             "process", "mmap", "munmap", "writeProcessMemory", "checkProcessMemory", "exit", "enableAux", "disableAux",
-            "attachAux", "detachAux", "mdevParent", "mdevCreate", "mdevRemove", "container", "containerAttach",
+            "attachAux", "detachAux", "bindSva", "unbindSva", "mdevParent", "mdevCreate", "mdevRemove", "container", "containerAttach",
             "containerDetach", "mapDma", "unmapDma", "containerInfo", "containerClose", "check");
 
     private ScenarioParser() {}
@@ -293,6 +295,8 @@ public final class ScenarioParser {
             case "disableAux" -> new AuxFeature(deviceRef(f), false);
             case "attachAux" -> attachAux(f);
             case "detachAux" -> new DetachAux(deviceRef(f), domainRef(f, true));
+            case "bindSva" -> bindSva(f);
+            case "unbindSva" -> new UnbindSva(deviceRef(f), processRef(f, "process"));
             case "mdevParent" -> mdevParent(f);
             case "mdevCreate" -> mdevCreate(f);
             case "mdevRemove" -> new MdevRemove(mdevRef(f));
@@ -414,7 +418,7 @@ public final class ScenarioParser {
         } else if (pasidNode != null) {
             if (pasidNode.isTextual() && !looksLikeNumber(pasidNode.textValue())) {
                 throw new InvalidScenarioException(f.path("pasid"), "no PASID named '" + pasidNode.textValue()
-                        + "' is recorded by an earlier attachAux (pasidAs); names: " + new java.util.TreeSet<>(pasidNames));
+                        + "' is recorded by an earlier attachAux or bindSva (pasidAs); names: " + new java.util.TreeSet<>(pasidNames));
             }
             pasid = f.integer("pasid", 0, MAX_PASID);
         }
@@ -424,7 +428,7 @@ public final class ScenarioParser {
             case "write" -> AccessType.WRITE;
             default -> throw new InvalidScenarioException(f.path("access"), "must be \"read\" or \"write\", was \"" + accessText + "\"");
         };
-        long address = f.number("address");
+        VirtualAddress address = virtualAddress(f, "address");
         boolean execute = f.bool("execute", false);
         boolean privileged = f.bool("privileged", false);
         byte[] data = bytes(f, false);
@@ -615,6 +619,16 @@ public final class ScenarioParser {
             pasidNames.add(pasidAs);
         }
         return new AttachAux(device, domain, pasidAs);
+    }
+
+    private Operation bindSva(Fields f) {
+        String device = deviceRef(f);
+        String process = processRef(f, "process");
+        String pasidAs = newName(f, "pasidAs", pasidNames, "PASID");
+        if (pasidAs != null) {
+            pasidNames.add(pasidAs);
+        }
+        return new BindSva(device, process, pasidAs);
     }
 
     private Operation check(Fields f) {

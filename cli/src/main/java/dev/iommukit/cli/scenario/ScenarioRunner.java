@@ -12,6 +12,8 @@ import dev.iommukit.api.Process;
 import dev.iommukit.cli.scenario.Operation.Attach;
 import dev.iommukit.cli.scenario.Operation.AttachAux;
 import dev.iommukit.cli.scenario.Operation.AuxFeature;
+import dev.iommukit.cli.scenario.Operation.BindSva;
+import dev.iommukit.cli.scenario.Operation.UnbindSva;
 import dev.iommukit.cli.scenario.Operation.Check;
 import dev.iommukit.cli.scenario.Operation.Counter;
 import dev.iommukit.cli.scenario.Operation.DetachAux;
@@ -329,6 +331,15 @@ public final class ScenarioRunner {
             } else if (operation instanceof DetachAux a) {
                 machine.device(a.device()).detachAuxDomain(domain(a.domain()));
                 return "";
+            } else if (operation instanceof BindSva b) {
+                int pasid = machine.device(b.device()).bindSva(process(b.process()));
+                if (b.pasidAs() != null) {
+                    pasids.put(b.pasidAs(), pasid);
+                }
+                return "pasid " + pasid;
+            } else if (operation instanceof UnbindSva u) {
+                machine.device(u.device()).unbindSva(process(u.process()));
+                return "";
             } else if (operation instanceof MdevParent p) {
                 List<MdevTypeSpec> types = new ArrayList<>();
                 for (MdevTypeDef t : p.types()) {
@@ -560,17 +571,18 @@ public final class ScenarioRunner {
         }
 
         private String dma(Dma d) throws StepFailure {
+            long address = va(d.address());
             if (d.mdev() != null) {
                 Mdev m = mdev(d.mdev());
                 byte[] read = null;
                 DmaResult r;
                 if (!d.transfers()) {
-                    r = m.translate(d.address(), d.access());
+                    r = m.translate(address, d.access());
                 } else if (d.access() == AccessType.WRITE) {
-                    r = m.write(d.address(), d.data());
+                    r = m.write(address, d.data());
                 } else {
                     read = new byte[d.length()];
-                    r = m.read(d.address(), read);
+                    r = m.read(address, read);
                 }
                 return outcome(d, r, read);
             }
@@ -579,7 +591,7 @@ public final class ScenarioRunner {
             if (d.pasidName() != null) {
                 Integer p = pasids.get(d.pasidName());
                 if (p == null) {
-                    throw new StepFailure("PASID '" + d.pasidName() + "' does not exist: the attachAux that records it failed");
+                    throw new StepFailure("PASID '" + d.pasidName() + "' does not exist: the attachAux or bindSva that records it failed");
                 }
                 pasid = p;
             }
@@ -587,12 +599,12 @@ public final class ScenarioRunner {
             DmaResult r;
             byte[] read = null;
             if (!d.transfers()) {
-                r = dev.translate(d.address(), d.access(), attributes);
+                r = dev.translate(address, d.access(), attributes);
             } else if (d.access() == AccessType.WRITE) {
-                r = dev.write(d.address(), d.data(), attributes);
+                r = dev.write(address, d.data(), attributes);
             } else {
                 read = new byte[d.length()];
-                r = dev.read(d.address(), read, attributes);
+                r = dev.read(address, read, attributes);
             }
             return outcome(d, r, read);
         }
@@ -695,6 +707,10 @@ public final class ScenarioRunner {
             return "attachAux " + a.device() + " -> " + a.domain() + (a.pasidAs() != null ? " as " + a.pasidAs() : "");
         } else if (operation instanceof DetachAux a) {
             return "detachAux " + a.device() + " " + a.domain();
+        } else if (operation instanceof BindSva b) {
+            return "bindSva " + b.device() + " " + b.process() + (b.pasidAs() != null ? " as " + b.pasidAs() : "");
+        } else if (operation instanceof UnbindSva u) {
+            return "unbindSva " + u.device() + " " + u.process();
         } else if (operation instanceof MdevParent p) {
             return "mdevParent " + p.device() + " types " + p.types().stream()
                     .map(t -> t.name() + " (" + t.deviceApi() + ", " + t.maxInstances() + ")").collect(Collectors.joining(", "));
@@ -720,7 +736,7 @@ public final class ScenarioRunner {
         } else if (operation instanceof Dma d) {
             return "dma " + (d.mdev() != null ? "mdev " + d.mdev() : d.device()) + (d.pasidName() != null ? " pasid " + d.pasidName()
                     : d.pasid() == Pasid.NONE ? "" : " pasid " + d.pasid()) + " "
-                    + d.access().name().toLowerCase(java.util.Locale.ROOT) + " " + Numbers.hex(d.address())
+                    + d.access().name().toLowerCase(java.util.Locale.ROOT) + " " + d.address()
                     + (d.execute() ? " exec" : "") + (d.privileged() ? " priv" : "")
                     + (d.transfers() ? " (" + (d.data() != null ? d.data().length : d.length()) + " bytes)" : "");
         }

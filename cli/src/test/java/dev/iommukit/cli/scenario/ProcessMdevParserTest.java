@@ -208,7 +208,7 @@ class ProcessMdevParserTest {
         { "op": "attachAux", "device": "gpu", "domain": "i" } | operations[11].domain: 'i' is not a paging domain
         { "op": "attachAux", "device": "gpu", "domain": "d", "pasidAs": "p1" } | operations[11].pasidAs: PASID name 'p1' is already defined by an earlier operation
         { "op": "detachAux", "device": "gpu" } | operations[11].domain: is required
-        { "op": "dma", "device": "gpu", "pasid": "p9", "access": "read", "address": 0, "expect": { "pa": 0 } } | operations[11].pasid: no PASID named 'p9' is recorded by an earlier attachAux (pasidAs); names: [p1]
+        { "op": "dma", "device": "gpu", "pasid": "p9", "access": "read", "address": 0, "expect": { "pa": 0 } } | operations[11].pasid: no PASID named 'p9' is recorded by an earlier attachAux or bindSva (pasidAs); names: [p1]
         { "op": "dma", "device": "gpu", "mdev": "mA", "access": "read", "address": 0, "expect": { "pa": 0 } } | operations[11]: give exactly one of "device" or "mdev"
         { "op": "dma", "mdev": "mA", "pasid": 3, "access": "read", "address": 0, "expect": { "pa": 0 } } | operations[11].pasid: an mdev's DMA carries the mdev's own PASID and default attributes; give the parent as "device" to choose them
         { "op": "dma", "mdev": "mZ", "access": "read", "address": 0, "expect": { "pa": 0 } } | operations[11].mdev: no mdev 'mZ' is created by an earlier operation (mdevCreate)

@@ -26,7 +26,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The scenarios shipped in {@code scenarios/}: each parses, each passes on the fake backend
- * (vendor fault names aside) unless it needs aux domains, which the fake backend does not offer,
+ * (vendor fault names aside) unless it needs aux domains or SVA, which the fake backend does not offer,
  * and each passes on its own backend when that is on the class path and advertises what the
  * scenario needs; its dump then passes the independent walker of {@code iommukit inspect --check}.
  */
@@ -38,7 +38,8 @@ class ShippedScenariosTest {
         try (Stream<Path> files = Files.list(DIR)) {
             List<Path> list = files.filter(p -> p.toString().endsWith(".json")).sorted().toList();
             assertThat(list).extracting(p -> p.getFileName().toString())
-                    .contains("smmuv3-paging.json", "vtd-paging.json", "smmuv3-mdev.json", "vtd-mdev.json");
+                    .contains("smmuv3-paging.json", "vtd-paging.json", "smmuv3-mdev.json", "vtd-mdev.json", "smmuv3-sva.json",
+                            "vtd-sva.json");
             return list.stream();
         }
     }
@@ -54,12 +55,18 @@ class ShippedScenariosTest {
     @ParameterizedTest
     @MethodSource("shipped")
     void passesOnTheFakeBackendWithoutVendorNames(Path file) throws IOException {
-        assumeTrue(!needsAuxDomains(ScenarioParser.parse(file)), "the fake backend does not advertise AUX_DOMAIN, which " + file + " needs");
+        Scenario s = ScenarioParser.parse(file);
+        assumeTrue(!needsAuxDomains(s), "the fake backend does not advertise AUX_DOMAIN, which " + file + " needs");
+        assumeTrue(!needsSva(s), "the fake backend does not advertise SVA, which " + file + " needs");
         runOnFake(JSON.readTree(file.toFile()));
     }
 
     /** Operations that need {@link Capability#AUX_DOMAIN} on a device. */
     private static final Set<String> AUX_OPERATIONS = Set.of("enableAux", "attachAux", "containerAttach");
+
+    private static boolean needsSva(Scenario s) {
+        return s.steps().stream().anyMatch(step -> step.operation().op().equals("bindSva") && step.expectError() == null);
+    }
 
     private static boolean needsAuxDomains(Scenario s) {
         return s.steps().stream().anyMatch(step -> AUX_OPERATIONS.contains(step.operation().op()) && step.expectError() == null);
@@ -90,6 +97,20 @@ class ShippedScenariosTest {
                 "writeProcessMemory", "checkProcessMemory", "exit", "enableAux", "disableAux", "attachAux", "detachAux",
                 "mdevParent", "mdevCreate", "mdevRemove", "container", "containerAttach", "containerDetach", "mapDma", "unmapDma",
                 "containerInfo", "containerClose", "check", "dma"));
+        StringWriter out = new StringWriter();
+        RunResult r = new ScenarioRunner(BackendRegistry.discover(), new PrintWriter(out)).run(s, m -> { });
+        assertThat(r.failures()).as(out.toString()).isEmpty();
+        assertThat(r.passed()).isEqualTo(s.steps().size());
+    }
+
+    @Test
+    void theSvaExampleOfTheDocumentationRunsOnTheSmmuv3Backend() throws IOException {
+        String doc = Files.readString(Path.of("..", "docs", "scenarios.md"));
+        int start = doc.indexOf("```json\n", doc.indexOf("## An SVA example"));
+        assertThat(start).as("the SVA example").isPositive();
+        String json = doc.substring(start + "```json\n".length(), doc.indexOf("```", start + 7));
+        Scenario s = ScenarioParser.parse(json);
+        assertThat(s.steps()).extracting(step -> step.operation().op()).contains("bindSva", "unbindSva", "dma", "munmap", "exit");
         StringWriter out = new StringWriter();
         RunResult r = new ScenarioRunner(BackendRegistry.discover(), new PrintWriter(out)).run(s, m -> { });
         assertThat(r.failures()).as(out.toString()).isEmpty();
@@ -144,6 +165,10 @@ class ShippedScenariosTest {
         if (needsAuxDomains(s) && file.getFileName().toString().contains("mdev")) {
             assertThat(expect).as("both aux PASIDs of the parent stay reachable in the final state")
                     .extracting(e -> e.get("rid").textValue() + "/" + e.get("pasid")).containsExactlyInAnyOrder("0x18/1", "0x18/2");
+        }
+        if (needsSva(s)) {
+            assertThat(expect).as("the bound, live process's PASID on both devices, and nothing else")
+                    .extracting(e -> e.get("rid").textValue() + "/" + e.get("pasid")).containsOnly("0x18/1", "0x20/1");
         }
         DumpChecker.Report report = new DumpChecker().check(new DumpReader().read(dump[0]));
         assertThat(report.ok()).as("inspect --check of the dump of " + file + ": " + report.mismatches() + " " + report.problems()).isTrue();
