@@ -25,5 +25,7 @@ public enum Flaw {
     /** An SVA domain's invalidate() does nothing: DMA keeps reaching pages the process unmapped. */
     SVA_STALE_AFTER_MUNMAP,
     /** After quiesce() an SVA domain still faults, but reports every fault: an exited process is not quiet. */
-    SVA_EXIT_FAULTS_REPORTED
+    SVA_EXIT_FAULTS_REPORTED,
+    /** Devices without PASID support advertise SVA too: an over-advertised capability no bind can use. */
+    SVA_WITHOUT_PASIDS
 }

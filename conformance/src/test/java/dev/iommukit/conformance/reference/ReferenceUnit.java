@@ -85,6 +85,10 @@ final class ReferenceUnit implements IommuUnit, DmaPort {
         devices.put(rid.value(), new Context(honoured));
         CapabilitySet without = capabilities.without(Capability.PASID_ATTACH).without(Capability.AUX_DOMAIN).without(Capability.SVA);
         if (honoured == 0) {
+            if (flaws.contains(Flaw.SVA_WITHOUT_PASIDS) && capabilities.has(Capability.SVA)) {
+                return new DeviceInfo(0, CapabilitySet.builder().addAll(without).add(Capability.SVA, "cpuFormat",
+                        ReferenceSvaDomain.CPU_FORMAT, "addressBits", Integer.toString(ReferenceSvaDomain.ADDRESS_BITS), "pasidBits", "0").build());
+            }
             return new DeviceInfo(0, without);
         }
         String bits = Integer.toString(honoured);

@@ -32,6 +32,7 @@ class KitSelfTest {
     private static final ReferenceBackend LIVE_AFTER_DETACH = ReferenceBackend.withFlaws(Flaw.DETACHED_PASID_STAYS_LIVE);
     private static final ReferenceBackend SVA_STALE = ReferenceBackend.withFlaws(Flaw.SVA_STALE_AFTER_MUNMAP);
     private static final ReferenceBackend SVA_LOUD = ReferenceBackend.withFlaws(Flaw.SVA_EXIT_FAULTS_REPORTED);
+    private static final ReferenceBackend SVA_NO_PASID = ReferenceBackend.withFlaws(Flaw.SVA_WITHOUT_PASIDS);
 
     @TempDir
     static Path reports;
@@ -41,7 +42,7 @@ class KitSelfTest {
     @BeforeAll
     static void runKitOnEveryVariant() {
         List<IommuBackend> all = List.of(CORRECT, MINIMAL, STALE, OVER, LEAKY, WRITABLE, LEAKY_PASID, PARTIAL, PASID_IGNORED,
-                LIVE_AFTER_DETACH, SVA_STALE, SVA_LOUD);
+                LIVE_AFTER_DETACH, SVA_STALE, SVA_LOUD, SVA_NO_PASID);
         report = ConformanceRunner.forBackends(all).reportsTo(reports).listener(streamed::add).run();
     }
 
@@ -168,6 +169,12 @@ class KitSelfTest {
     }
 
     @Test
+    void aDeviceWithoutPasidsThatAdvertisesSvaFailsTheCapabilityRule() {
+        assertThat(failed(SVA_NO_PASID)).containsExactly("SVA-1");
+        assertThat(outcome(SVA_NO_PASID, "SVA-1").message()).contains("without PASID support advertises SVA");
+    }
+
+    @Test
     void withoutSvaTheBindRulesSkipSayingWhyAndTheRefusalIsChecked() {
         assertThat(outcome(MINIMAL, "SVA-1").status()).isEqualTo(TestOutcome.Status.PASSED);
         for (String rule : List.of("SVA-2", "SVA-3", "SVA-4", "SVA-5", "SVA-6", "SVA-7", "SVA-8")) {
@@ -190,7 +197,7 @@ class KitSelfTest {
     void outcomesCarryRuleLevelGroupAndAreStreamedAsTheyFinish() {
         assertThat(streamed).containsExactlyElementsOf(report.outcomes());
         assertThat(report.backends()).containsExactly(CORRECT.id(), MINIMAL.id(), STALE.id(), OVER.id(), LEAKY.id(), WRITABLE.id(),
-                LEAKY_PASID.id(), PARTIAL.id(), PASID_IGNORED.id(), LIVE_AFTER_DETACH.id(), SVA_STALE.id(), SVA_LOUD.id());
+                LEAKY_PASID.id(), PARTIAL.id(), PASID_IGNORED.id(), LIVE_AFTER_DETACH.id(), SVA_STALE.id(), SVA_LOUD.id(), SVA_NO_PASID.id());
         TestOutcome o = outcome(CORRECT, "PAGING-3");
         assertThat(o.group()).isEqualTo("paging");
         assertThat(o.level()).isEqualTo("REQUIRED");
