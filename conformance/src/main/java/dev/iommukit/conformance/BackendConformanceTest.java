@@ -12,6 +12,7 @@ import dev.iommukit.conformance.invalidation.InvalidationRules;
 import dev.iommukit.conformance.isolation.IsolationRules;
 import dev.iommukit.conformance.lifetimes.LifetimeRules;
 import dev.iommukit.conformance.paging.PagingRules;
+import dev.iommukit.conformance.sva.SvaRules;
 import dev.iommukit.spi.IommuBackend;
 import java.util.Map;
 import org.junit.jupiter.api.DisplayName;
@@ -160,6 +161,15 @@ public abstract class BackendConformanceTest {
     @DisplayName("containers")
     class Containers extends ContainerRules {
         Containers() {
+            super(BackendConformanceTest.this.subject());
+        }
+    }
+
+    @Nested
+    @Tag("sva")
+    @DisplayName("shared virtual addressing")
+    class Sva extends SvaRules {
+        Sva() {
             super(BackendConformanceTest.this.subject());
         }
     }

@@ -17,7 +17,8 @@ public enum Group {
     LIFETIMES("LIFE", "lifetimes"),
     CONCURRENCY("CONC", "concurrency"),
     AUX("AUX", "aux"),
-    CONTAINER("CONT", "container");
+    CONTAINER("CONT", "container"),
+    SVA("SVA", "sva");
 
     /** The tag name of the kit's own set-up failures (a test class that could not start). */
     public static final String SETUP = "setup";

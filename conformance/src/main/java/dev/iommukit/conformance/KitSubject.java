@@ -1,8 +1,12 @@
 package dev.iommukit.conformance;
 
 import dev.iommukit.api.BackendRegistry;
+import dev.iommukit.api.CpuArchitecture;
 import dev.iommukit.api.Machine;
+import dev.iommukit.api.Unit;
 import dev.iommukit.spi.IommuBackend;
+import dev.iommukit.spi.cap.Capability;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
@@ -31,6 +35,7 @@ public final class KitSubject {
     private final Map<String, String> unitOptions;
     private final UnaryOperator<Machine.Builder> customizer;
     private final Map<String, String> deviations;
+    private CpuArchitecture cpu;
 
     public KitSubject(IommuBackend backend, Map<String, String> unitOptions, UnaryOperator<Machine.Builder> customizer) {
         this(backend, unitOptions, customizer, Map.of());
@@ -81,12 +86,47 @@ public final class KitSubject {
         return customizer.apply(baseBuilder().tablePool(Machine.DEFAULT_TABLE_POOL_BASE, poolBytes)).build();
     }
 
+    /**
+     * The standard machine with {@code cpu} as its CPU whatever the backend's SVA capability names,
+     * for rules about processes of the other CPU format.
+     */
+    public Machine newMachineWithCpu(CpuArchitecture cpu) {
+        return customizer.apply(baseBuilder()).cpu(cpu).build();
+    }
+
+    /**
+     * The CPU of the kit's machines: the one whose page-table format the unit's SVA capability
+     * names in {@code cpuFormat} ({@code aarch64} or {@code x86-64}), found once by building a
+     * probe machine; the builder's default when the unit does not advertise SVA or names an unknown
+     * format (the SVA rules then say so).
+     */
+    public synchronized CpuArchitecture cpu() {
+        if (cpu == null) {
+            cpu = CpuArchitecture.X86_64;
+            String format;
+            try (Machine probe = customizer.apply(builder(unitOptions, CpuArchitecture.X86_64)).build()) {
+                Unit u = probe.unit(UNIT);
+                format = u.capabilities().parameter(Capability.SVA, "cpuFormat").orElse("");
+            } catch (RuntimeException e) {
+                return cpu;
+            }
+            cpu = Arrays.stream(CpuArchitecture.values()).filter(c -> c.formatName().equals(format)).findFirst()
+                    .orElse(CpuArchitecture.X86_64);
+        }
+        return cpu;
+    }
+
     private Machine.Builder baseBuilder() {
         return baseBuilder(unitOptions);
     }
 
     private Machine.Builder baseBuilder(Map<String, String> options) {
+        return builder(options, cpu());
+    }
+
+    private Machine.Builder builder(Map<String, String> options, CpuArchitecture architecture) {
         return Machine.builder()
+                .cpu(architecture)
                 .backends(BackendRegistry.of(backend))
                 .ram(RAM_BASE, RAM_SIZE)
                 .unit(UNIT, backend.id(), options)

@@ -21,5 +21,11 @@ public enum Flaw {
      */
     PASID_IGNORED_WITH_RID_DOMAIN,
     /** Detaching at a PASID leaves the old entry live: the PASID keeps translating through the old domain. */
-    DETACHED_PASID_STAYS_LIVE
+    DETACHED_PASID_STAYS_LIVE,
+    /** An SVA domain's invalidate() does nothing: DMA keeps reaching pages the process unmapped. */
+    SVA_STALE_AFTER_MUNMAP,
+    /** After quiesce() an SVA domain still faults, but reports every fault: an exited process is not quiet. */
+    SVA_EXIT_FAULTS_REPORTED,
+    /** Devices without PASID support advertise SVA too: an over-advertised capability no bind can use. */
+    SVA_WITHOUT_PASIDS
 }

@@ -11,9 +11,11 @@ import dev.iommukit.spi.dma.DmaPort;
 import dev.iommukit.spi.dma.DmaRequest;
 import dev.iommukit.spi.dma.TranslationOutcome;
 import dev.iommukit.spi.domain.BackendDomain;
+import dev.iommukit.spi.domain.CpuAddressSpace;
 import dev.iommukit.spi.domain.DomainOptions;
 import dev.iommukit.spi.domain.DomainType;
 import dev.iommukit.spi.domain.Permissions;
+import dev.iommukit.spi.domain.SvaDomain;
 import dev.iommukit.spi.error.IommuException;
 import dev.iommukit.spi.error.NotSupportedException;
 import dev.iommukit.spi.fault.Fault;
@@ -32,8 +34,8 @@ final class ReferenceUnit implements IommuUnit, DmaPort {
     /** What a device is attached to. */
     private static final class Context {
         final int pasidBits;
-        volatile ReferenceDomain untagged;
-        final Map<Integer, ReferenceDomain> tagged = new ConcurrentHashMap<>();
+        volatile BackendDomain untagged;
+        final Map<Integer, BackendDomain> tagged = new ConcurrentHashMap<>();
 
         Context(int pasidBits) {
             this.pasidBits = pasidBits;
@@ -81,14 +83,22 @@ final class ReferenceUnit implements IommuUnit, DmaPort {
     public DeviceInfo probeDevice(RequesterId rid, int pasidBits) {
         int honoured = capabilities.has(Capability.PASID_ATTACH) ? Math.min(pasidBits, ReferenceBackend.PASID_BITS) : 0;
         devices.put(rid.value(), new Context(honoured));
-        CapabilitySet without = capabilities.without(Capability.PASID_ATTACH).without(Capability.AUX_DOMAIN);
+        CapabilitySet without = capabilities.without(Capability.PASID_ATTACH).without(Capability.AUX_DOMAIN).without(Capability.SVA);
         if (honoured == 0) {
+            if (flaws.contains(Flaw.SVA_WITHOUT_PASIDS) && capabilities.has(Capability.SVA)) {
+                return new DeviceInfo(0, CapabilitySet.builder().addAll(without).add(Capability.SVA, "cpuFormat",
+                        ReferenceSvaDomain.CPU_FORMAT, "addressBits", Integer.toString(ReferenceSvaDomain.ADDRESS_BITS), "pasidBits", "0").build());
+            }
             return new DeviceInfo(0, without);
         }
         String bits = Integer.toString(honoured);
         CapabilitySet.Builder b = CapabilitySet.builder().addAll(without).add(Capability.PASID_ATTACH, "pasidBits", bits);
         if (capabilities.has(Capability.AUX_DOMAIN)) {
             b.add(Capability.AUX_DOMAIN, "level", ReferenceBackend.AUX_LEVEL, "pasidBits", bits);
+        }
+        if (capabilities.has(Capability.SVA)) {
+            b.add(Capability.SVA, "cpuFormat", ReferenceSvaDomain.CPU_FORMAT, "addressBits",
+                    Integer.toString(ReferenceSvaDomain.ADDRESS_BITS), "pasidBits", bits);
         }
         return new DeviceInfo(honoured, b.build());
     }
@@ -108,15 +118,24 @@ final class ReferenceUnit implements IommuUnit, DmaPort {
     }
 
     @Override
+    public SvaDomain allocateSvaDomain(CpuAddressSpace space) {
+        if (!capabilities.has(Capability.SVA) || !ReferenceSvaDomain.CPU_FORMAT.equals(space.cpuFormat())) {
+            throw new NotSupportedException("space: the reference backend walks only " + ReferenceSvaDomain.CPU_FORMAT
+                    + " tables for SVA, not " + space.cpuFormat());
+        }
+        return new ReferenceSvaDomain(this, space);
+    }
+
+    @Override
     public void attach(RequesterId rid, int pasid, BackendDomain domain) {
         Context c = devices.get(rid.value());
         if (c == null) {
             throw IommuException.invalid("rid", rid + " was not probed");
         }
-        ReferenceDomain d = (ReferenceDomain) domain;
+        BackendDomain d = domain;
         if (pasid == Pasid.NONE) {
             c.untagged = d;
-        } else if (d.type() == DomainType.BLOCKED) {
+        } else if (d.info().type() == DomainType.BLOCKED) {
             if (!flaws.contains(Flaw.DETACHED_PASID_STAYS_LIVE)) {
                 c.tagged.remove(pasid);
             }
@@ -157,16 +176,26 @@ final class ReferenceUnit implements IommuUnit, DmaPort {
             if (e == null) {
                 tlbLock.lock();
                 try {
-                    ReferenceDomain d = domainFor(c, r);
-                    if (d == null || d.type() == DomainType.BLOCKED) {
+                    BackendDomain d = domainFor(c, r);
+                    DomainType type = d == null ? DomainType.BLOCKED : d.info().type();
+                    if (type == DomainType.BLOCKED) {
                         fault(r, out, FaultReason.BLOCKED, "BLOCKED", 2);
                         return;
                     }
-                    if (d.type() == DomainType.IDENTITY) {
+                    if (type == DomainType.IDENTITY) {
                         out.translated(r.address());
                         return;
                     }
-                    ReferenceDomain.Leaf leaf = d.lookup(r.address());
+                    ReferenceDomain.Leaf leaf;
+                    if (d instanceof ReferenceSvaDomain sva) {
+                        if (sva.isQuiesced()) {
+                            quietFault(r, out);
+                            return;
+                        }
+                        leaf = sva.walk(r.address());
+                    } else {
+                        leaf = ((ReferenceDomain) d).lookup(r.address());
+                    }
                     if (leaf == null) {
                         fault(r, out, FaultReason.NOT_MAPPED, "NOT_PRESENT", 3);
                         return;
@@ -188,7 +217,7 @@ final class ReferenceUnit implements IommuUnit, DmaPort {
         }
     }
 
-    private ReferenceDomain domainFor(Context c, DmaRequest r) {
+    private BackendDomain domainFor(Context c, DmaRequest r) {
         if (!r.hasPasid()) {
             return c.untagged;
         }
@@ -198,11 +227,21 @@ final class ReferenceUnit implements IommuUnit, DmaPort {
         if (r.pasid() < 0 || r.pasid() >= (1 << c.pasidBits)) {
             return null;
         }
-        ReferenceDomain tagged = c.tagged.get(r.pasid());
+        BackendDomain tagged = c.tagged.get(r.pasid());
         if (tagged != null && c.untagged != null && flaws.contains(Flaw.PASID_IGNORED_WITH_RID_DOMAIN)) {
             return c.untagged;
         }
         return tagged;
+    }
+
+    /** The PASID of an exited process: the request faults, and nothing is reported. */
+    private void quietFault(DmaRequest r, TranslationOutcome out) {
+        if (flaws.contains(Flaw.SVA_EXIT_FAULTS_REPORTED)) {
+            fault(r, out, FaultReason.BLOCKED, "EXITED", 6);
+            return;
+        }
+        out.faulted(new Fault(RequesterId.of(r.rid()), r.pasid(), r.address(), r.access(), FaultReason.BLOCKED,
+                new ReferenceFaultRecord("EXITED", 6, r.rid(), r.pasid(), r.address())));
     }
 
     private void fault(DmaRequest r, TranslationOutcome out, FaultReason reason, String name, int code) {

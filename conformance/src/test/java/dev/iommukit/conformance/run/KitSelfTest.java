@@ -30,6 +30,9 @@ class KitSelfTest {
     private static final ReferenceBackend PARTIAL = ReferenceBackend.withFlaws(Flaw.PARTIAL_MAP_ON_EXHAUSTION);
     private static final ReferenceBackend PASID_IGNORED = ReferenceBackend.withFlaws(Flaw.PASID_IGNORED_WITH_RID_DOMAIN);
     private static final ReferenceBackend LIVE_AFTER_DETACH = ReferenceBackend.withFlaws(Flaw.DETACHED_PASID_STAYS_LIVE);
+    private static final ReferenceBackend SVA_STALE = ReferenceBackend.withFlaws(Flaw.SVA_STALE_AFTER_MUNMAP);
+    private static final ReferenceBackend SVA_LOUD = ReferenceBackend.withFlaws(Flaw.SVA_EXIT_FAULTS_REPORTED);
+    private static final ReferenceBackend SVA_NO_PASID = ReferenceBackend.withFlaws(Flaw.SVA_WITHOUT_PASIDS);
 
     @TempDir
     static Path reports;
@@ -39,7 +42,7 @@ class KitSelfTest {
     @BeforeAll
     static void runKitOnEveryVariant() {
         List<IommuBackend> all = List.of(CORRECT, MINIMAL, STALE, OVER, LEAKY, WRITABLE, LEAKY_PASID, PARTIAL, PASID_IGNORED,
-                LIVE_AFTER_DETACH);
+                LIVE_AFTER_DETACH, SVA_STALE, SVA_LOUD, SVA_NO_PASID);
         report = ConformanceRunner.forBackends(all).reportsTo(reports).listener(streamed::add).run();
     }
 
@@ -100,14 +103,16 @@ class KitSelfTest {
         assertThat(failed(OVER)).containsExactlyInAnyOrder("DOMAIN-1", "DOMAIN-2", "DOMAIN-5", "DOMAIN-6", "ISOL-4", "ISOL-5",
                 "ISOL-6", "INVAL-8", "INVAL-9", "INVAL-11", "LIFE-1", "LIFE-3", "LIFE-4", "LIFE-7", "DISC-14",
                 "AUX-3", "AUX-4", "AUX-5", "AUX-6", "AUX-7", "AUX-8", "AUX-9", "AUX-10", "AUX-11", "AUX-12", "AUX-13",
-                "AUX-15", "CONT-3", "CONT-5", "CONT-6", "CONT-9", "CONT-10", "CONT-13");
+                "AUX-15", "CONT-3", "CONT-5", "CONT-6", "CONT-9", "CONT-10", "CONT-13",
+                "SVA-2", "SVA-3", "SVA-4", "SVA-5", "SVA-7", "SVA-8");
+        assertThat(outcome(OVER, "SVA-2").message()).as("an SVA bind is an attach at a PASID").contains("NotSupportedException");
         assertThat(outcome(OVER, "DOMAIN-1").message()).contains("NotSupportedException");
     }
 
     @Test
     void aBackendThatLeaksTablePagesFailsTheLifetimeRules() {
         assertThat(failed(LEAKY)).containsExactlyInAnyOrder("LIFE-2", "LIFE-3", "LIFE-4", "LIFE-7", "INPUT-10",
-                "INPUT-11", "PAGING-13", "CONT-12", "CONT-13");
+                "INPUT-11", "PAGING-13", "CONT-12", "CONT-13", "SVA-5");
         assertThat(outcome(LEAKY, "CONT-12").message()).contains("after close");
         assertThat(outcome(LEAKY, "LIFE-4").message()).contains("table pages in use after machine.close()");
     }
@@ -126,14 +131,16 @@ class KitSelfTest {
 
     @Test
     void anAuxDomainThatAnswersOnTheParentsRidDomainFailsTheAuxIsolationRules() {
-        assertThat(failed(PASID_IGNORED)).containsExactlyInAnyOrder("AUX-5", "AUX-6", "ISOL-4", "INVAL-8");
+        assertThat(failed(PASID_IGNORED)).containsExactlyInAnyOrder("AUX-5", "AUX-6", "ISOL-4", "INVAL-8", "SVA-5");
         assertThat(outcome(PASID_IGNORED, "AUX-6").message()).contains("should reach").contains("but reached");
         assertThat(outcome(PASID_IGNORED, "AUX-3").status()).as("without a RID domain the flaw does not show").isEqualTo(TestOutcome.Status.PASSED);
     }
 
     @Test
     void aPasidThatStaysLiveAfterDetachFailsTheDetachReuseAndCloseRules() {
-        assertThat(failed(LIVE_AFTER_DETACH)).containsExactlyInAnyOrder("AUX-7", "AUX-11", "AUX-12", "AUX-15", "CONT-13", "INVAL-8");
+        assertThat(failed(LIVE_AFTER_DETACH)).containsExactlyInAnyOrder("AUX-7", "AUX-11", "AUX-12", "AUX-15", "CONT-13", "INVAL-8",
+                "SVA-3");
+        assertThat(outcome(LIVE_AFTER_DETACH, "SVA-3").message()).as("an unbound SVA PASID stays live").contains("still reaches the old page");
         assertThat(outcome(LIVE_AFTER_DETACH, "AUX-7").message()).contains("still reaches the old page");
     }
 
@@ -149,6 +156,37 @@ class KitSelfTest {
     }
 
     @Test
+    void anSvaDomainThatIgnoresMunmapFailsTheMunmapRules() {
+        assertThat(failed(SVA_STALE)).containsExactlyInAnyOrder("SVA-4", "SVA-7", "SVA-8");
+        assertThat(outcome(SVA_STALE, "SVA-4").message()).contains("still reaches the old page");
+        assertThat(outcome(SVA_STALE, "SVA-8").message()).contains("stale translations");
+    }
+
+    @Test
+    void anSvaDomainThatReportsFaultsAfterExitFailsTheQuietExitRule() {
+        assertThat(failed(SVA_LOUD)).containsExactly("SVA-5");
+        assertThat(outcome(SVA_LOUD, "SVA-5").message()).contains("must be quiet");
+    }
+
+    @Test
+    void aDeviceWithoutPasidsThatAdvertisesSvaFailsTheCapabilityRule() {
+        assertThat(failed(SVA_NO_PASID)).containsExactly("SVA-1");
+        assertThat(outcome(SVA_NO_PASID, "SVA-1").message()).contains("without PASID support advertises SVA");
+    }
+
+    @Test
+    void withoutSvaTheBindRulesSkipSayingWhyAndTheRefusalIsChecked() {
+        assertThat(outcome(MINIMAL, "SVA-1").status()).isEqualTo(TestOutcome.Status.PASSED);
+        for (String rule : List.of("SVA-2", "SVA-3", "SVA-4", "SVA-5", "SVA-6", "SVA-7", "SVA-8")) {
+            assertThat(outcome(MINIMAL, rule).status()).as(rule).isEqualTo(TestOutcome.Status.SKIPPED);
+            assertThat(outcome(MINIMAL, rule).message()).as(rule).contains("does not advertise SVA");
+        }
+        for (String rule : List.of("SVA-1", "SVA-2", "SVA-3", "SVA-4", "SVA-5", "SVA-6", "SVA-7", "SVA-8")) {
+            assertThat(outcome(CORRECT, rule).status()).as(rule).isEqualTo(TestOutcome.Status.PASSED);
+        }
+    }
+
+    @Test
     void aBackendWhoseMapIsNotAllOrNothingFailsTheExhaustionRule() {
         assertThat(failed(PARTIAL)).containsExactly("PAGING-13");
         assertThat(outcome(PARTIAL, "PAGING-13").message()).contains("must fault but reached");
@@ -159,13 +197,14 @@ class KitSelfTest {
     void outcomesCarryRuleLevelGroupAndAreStreamedAsTheyFinish() {
         assertThat(streamed).containsExactlyElementsOf(report.outcomes());
         assertThat(report.backends()).containsExactly(CORRECT.id(), MINIMAL.id(), STALE.id(), OVER.id(), LEAKY.id(), WRITABLE.id(),
-                LEAKY_PASID.id(), PARTIAL.id(), PASID_IGNORED.id(), LIVE_AFTER_DETACH.id());
+                LEAKY_PASID.id(), PARTIAL.id(), PASID_IGNORED.id(), LIVE_AFTER_DETACH.id(), SVA_STALE.id(), SVA_LOUD.id(), SVA_NO_PASID.id());
         TestOutcome o = outcome(CORRECT, "PAGING-3");
         assertThat(o.group()).isEqualTo("paging");
         assertThat(o.level()).isEqualTo("REQUIRED");
         assertThat(o.displayName()).contains("block mapping");
         assertThat(outcome(CORRECT, "FAULT-9").level()).isEqualTo("OPTIONAL");
-        assertThat(report.groups()).containsSubsequence("concurrency", "aux", "container");
+        assertThat(report.groups()).containsSubsequence("concurrency", "aux", "container", "sva");
+        assertThat(outcome(CORRECT, "SVA-4").group()).isEqualTo("sva");
         assertThat(outcome(CORRECT, "AUX-3").group()).isEqualTo("aux");
         assertThat(outcome(CORRECT, "CONT-10").group()).isEqualTo("container");
         assertThat(report.passed() + report.failed() + report.skipped()).isEqualTo(report.outcomes().size());
