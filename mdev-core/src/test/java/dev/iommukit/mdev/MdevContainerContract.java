@@ -291,6 +291,14 @@ abstract class MdevContainerContract {
         assertClean(machine, baseline);
     }
 
+    /** Paces a loop by the DMA thread's progress, not by time: returns once it has finished one more read. */
+    private static void awaitProgress(AtomicLong reads, Thread dma) {
+        long seen = reads.get();
+        while (reads.get() == seen && dma.isAlive()) {
+            Thread.onSpinWait();
+        }
+    }
+
     @Test
     void dmaInFlightDuringADetachNeverReachesTheNextHolderOfItsPasid() throws InterruptedException {
         Container cA = core.newContainer(vmmA);
@@ -318,12 +326,14 @@ abstract class MdevContainerContract {
         int reused = 0;
         try {
             for (int i = 0; i < 60; i++) {
+                awaitProgress(reads, dma);
                 int pasidOfA = a.pasid().getAsInt();
                 cA.detach(a);
                 cB.attach(b);
                 if (b.pasid().getAsInt() == pasidOfA) {
                     reused++;
                 }
+                awaitProgress(reads, dma);
                 cB.detach(b);
                 cA.attach(a);
             }
