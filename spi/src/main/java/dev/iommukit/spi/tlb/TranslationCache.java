@@ -39,7 +39,15 @@ public final class TranslationCache {
 
     /** The entry for {@code tag} that covers {@code address}, or {@code null}. */
     public TlbEntry lookup(long tag, long address) {
-        for (int shift : pageShifts) {
+        return lookup(tag, address, pageShifts);
+    }
+
+    /**
+     * As {@link #lookup(long, long)}, probing only the page sizes {@code shifts} (those the
+     * translation regime can produce, such as one granule's page and block sizes).
+     */
+    public TlbEntry lookup(long tag, long address, int[] shifts) {
+        for (int shift : shifts) {
             long base = address & -(1L << shift);
             TlbEntry e = slots.get(index(tag, base >>> shift, shift));
             if (e != null && e.tag() == tag && e.pageShift() == shift && e.inputBase() == base) {

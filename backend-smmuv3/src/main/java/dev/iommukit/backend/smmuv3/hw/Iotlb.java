@@ -1,5 +1,6 @@
 package dev.iommukit.backend.smmuv3.hw;
 
+import dev.iommukit.spi.pgtable.vmsa.VmsaGranule;
 import dev.iommukit.spi.tlb.TlbEntry;
 import dev.iommukit.spi.tlb.TranslationCache;
 
@@ -15,7 +16,25 @@ final class Iotlb {
     private static final long GLOBAL = 1L << 38;
     private static final long ASET = 1L << 39;
 
-    final TranslationCache cache = new TranslationCache(4096, 12, 14, 16, 21, 25, 29, 30);
+    /** Every page size an entry may have: the leaf sizes of the three granules, and nested combinations. */
+    static final int[] ALL_SHIFTS = {12, 14, 16, 21, 25, 29, 30};
+    private static final int[] SHIFTS_4K = {12, 21, 30};
+    private static final int[] SHIFTS_16K = {14, 25};
+    private static final int[] SHIFTS_64K = {16, 29};
+
+    final TranslationCache cache = new TranslationCache(4096, ALL_SHIFTS);
+
+    /**
+     * The page sizes a stage-1-only walk with {@code granule} can fill: a lookup need not probe
+     * others (nested entries take the smaller of two stages' sizes, so they use {@link #ALL_SHIFTS}).
+     */
+    static int[] shifts(VmsaGranule granule) {
+        return switch (granule) {
+            case G4K -> SHIFTS_4K;
+            case G16K -> SHIFTS_16K;
+            case G64K -> SHIFTS_64K;
+        };
+    }
 
     static long s1Tag(int vmid, int asid, boolean aset) {
         return KIND_S1 | (aset ? ASET : 0) | (long) (vmid & 0xFFFF) << 16 | (asid & 0xFFFF);
@@ -49,10 +68,10 @@ final class Iotlb {
         return (int) tag & 0xFFFF;
     }
 
-    /** Stage 1 lookup: the ASID-tagged entry, else a global one. */
-    TlbEntry lookupS1(int vmid, int asid, boolean aset, long va) {
-        TlbEntry e = cache.lookup(s1Tag(vmid, asid, aset), va);
-        return e != null ? e : cache.lookup(s1GlobalTag(vmid, aset), va);
+    /** Stage 1 lookup among entries of page sizes {@code shifts}: the ASID-tagged entry, else a global one. */
+    TlbEntry lookupS1(int vmid, int asid, boolean aset, long va, int[] shifts) {
+        TlbEntry e = cache.lookup(s1Tag(vmid, asid, aset), va, shifts);
+        return e != null ? e : cache.lookup(s1GlobalTag(vmid, aset), va, shifts);
     }
 
     TlbEntry lookupS2(int vmid, long ipa) {

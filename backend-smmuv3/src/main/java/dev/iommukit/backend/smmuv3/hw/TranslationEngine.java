@@ -133,7 +133,7 @@ final class TranslationEngine implements DmaPort {
                     return false;
                 }
                 long va = lookupAddress(region, addr);
-                TlbEntry e = tlb.lookupS1(sc.vmid, cd.asid, cd.aset, va);
+                TlbEntry e = tlb.lookupS1(sc.vmid, cd.asid, cd.aset, va, nested ? Iotlb.ALL_SHIFTS : Iotlb.shifts(region.granule()));
                 if (e == null || !TableWalker.allows(e.attributes(), write, instruction, r.privileged(), cd.pan, cd.wxn)) {
                     return false;
                 }
@@ -301,7 +301,7 @@ final class TranslationEngine implements DmaPort {
             return event(r, EventType.F_TRANSLATION, cd.record, dword1(r, false, EventRecord.CLASS_IN), 0, true);
         }
         long va = lookupAddress(region, r.address());
-        TlbEntry e = tlb.lookupS1(sc.vmid, cd.asid, cd.aset, va);
+        TlbEntry e = tlb.lookupS1(sc.vmid, cd.asid, cd.aset, va, nested ? Iotlb.ALL_SHIFTS : Iotlb.shifts(region.granule()));
         if (e == null) {
             long epoch = tlb.cache.epoch();
             Failure[] s2Fault = new Failure[1];
