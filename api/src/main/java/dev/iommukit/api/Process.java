@@ -205,6 +205,53 @@ public final class Process implements AutoCloseable {
         }
     }
 
+    /**
+     * Stores {@code data} at {@code va} as the process's CPU would (through its page tables, page
+     * by page). Every page of the range must be mapped; nothing is written otherwise.
+     */
+    public void write(long va, byte[] data) {
+        synchronized (machine.lock) {
+            long[] pas = physicalPages(va, data.length);
+            for (int done = 0, i = 0; done < data.length; i++) {
+                int chunk = (int) Math.min(data.length - done, PAGE - ((va + done) & (PAGE - 1)));
+                machine.memory().write(pas[i] + ((va + done) & (PAGE - 1)), data, done, chunk);
+                done += chunk;
+            }
+        }
+    }
+
+    /** Loads {@code length} bytes at {@code va} as the process's CPU would; every page must be mapped. */
+    public byte[] read(long va, int length) {
+        synchronized (machine.lock) {
+            long[] pas = physicalPages(va, length);
+            byte[] out = new byte[length];
+            for (int done = 0, i = 0; done < length; i++) {
+                int chunk = (int) Math.min(length - done, PAGE - ((va + done) & (PAGE - 1)));
+                machine.memory().read(pas[i] + ((va + done) & (PAGE - 1)), out, done, chunk);
+                done += chunk;
+            }
+            return out;
+        }
+    }
+
+    private long[] physicalPages(long va, int length) {
+        checkAlive();
+        if (length < 0 || va < 0 || va + length < va) {
+            throw IommuException.invalid("va", "range 0x" + Long.toHexString(va) + "+" + length + " is not a valid range");
+        }
+        long first = va & -PAGE;
+        long last = length == 0 ? first : (va + length - 1) & -PAGE;
+        long[] pas = new long[(int) ((last - first) / PAGE) + 1];
+        for (int i = 0; i < pas.length; i++) {
+            Long pa = pages.get(first + i * PAGE);
+            if (pa == null) {
+                throw IommuException.invalid("va", "0x" + Long.toHexString(first + i * PAGE) + " is not mapped in " + this);
+            }
+            pas[i] = pa;
+        }
+        return pas;
+    }
+
     /** The permissions {@code va} is mapped with, or 0. */
     public int permissionsAt(long va) {
         synchronized (machine.lock) {

@@ -60,6 +60,27 @@ class ProcessTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"smmuv3", "vtd"})
+    void cpuLoadsAndStoresGoThroughThePageTablesAcrossPages(String backend) {
+        try (Machine m = Machine.preset(backend).build()) {
+            Process p = m.newProcess("cpu");
+            long va = p.mmap(0x2000, Permissions.READ_WRITE);
+            byte[] data = new byte[0x20];
+            for (int i = 0; i < data.length; i++) {
+                data[i] = (byte) (i + 1);
+            }
+            p.write(va + 0xFF0, data);
+            assertThat(p.read(va + 0xFF0, data.length)).containsExactly(data);
+            byte[] second = new byte[0x10];
+            m.memory().read(p.resolve(va + 0x1000), second, 0, second.length);
+            assertThat(second[0]).as("the part past the page boundary landed on the second page").isEqualTo((byte) 0x11);
+            assertThatThrownBy(() -> p.write(va + 0x1FF8, new byte[16])).isInstanceOf(InvalidArgumentException.class)
+                    .hasMessageStartingWith("va:").hasMessageContaining("not mapped");
+            assertThat(p.read(va + 0x1FF8, 8)).as("a refused store wrote nothing").containsOnly(0);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"smmuv3", "vtd"})
     void badRangesAreRefusedWithTheRule(String backend) {
         try (Machine m = Machine.preset(backend).build()) {
             Process p = m.newProcess("p");

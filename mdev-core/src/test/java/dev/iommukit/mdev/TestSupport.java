@@ -23,22 +23,12 @@ final class TestSupport {
 
     /** Writes {@code data} into the process's memory at {@code va}, page by page through its page tables. */
     static void poke(Machine m, Process p, long va, byte[] data) {
-        for (int done = 0; done < data.length; ) {
-            int chunk = (int) Math.min(data.length - done, PAGE - ((va + done) & (PAGE - 1)));
-            m.memory().write(p.resolve(va + done), data, done, chunk);
-            done += chunk;
-        }
+        p.write(va, data);
     }
 
     /** Reads {@code length} bytes of the process's memory at {@code va}. */
     static byte[] peek(Machine m, Process p, long va, int length) {
-        byte[] out = new byte[length];
-        for (int done = 0; done < length; ) {
-            int chunk = (int) Math.min(length - done, PAGE - ((va + done) & (PAGE - 1)));
-            m.memory().read(p.resolve(va + done), out, done, chunk);
-            done += chunk;
-        }
-        return out;
+        return p.read(va, length);
     }
 
     /** What a machine holds at one moment: table pages, process pages, PASIDs. */

@@ -111,21 +111,11 @@ public abstract class ContainerRules extends ConformanceGroup {
 
     /** Writes {@code data} into {@code p}'s memory at {@code va}, as the process's stores do, through its page tables. */
     private void poke(Process p, long va, byte[] data) {
-        for (int done = 0; done < data.length; ) {
-            int chunk = (int) Math.min(data.length - done, PAGE - ((va + done) & (PAGE - 1)));
-            machine.memory().write(p.resolve(va + done), data, done, chunk);
-            done += chunk;
-        }
+        p.write(va, data);
     }
 
     private byte[] peek(Process p, long va, int length) {
-        byte[] out = new byte[length];
-        for (int done = 0; done < length; ) {
-            int chunk = (int) Math.min(length - done, PAGE - ((va + done) & (PAGE - 1)));
-            machine.memory().read(p.resolve(va + done), out, done, chunk);
-            done += chunk;
-        }
-        return out;
+        return p.read(va, length);
     }
 
     /** A DMA requester of a container: a whole PCI device or an mdev. */

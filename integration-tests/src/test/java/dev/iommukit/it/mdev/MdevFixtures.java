@@ -21,21 +21,11 @@ final class MdevFixtures {
     }
 
     static void poke(Machine m, Process p, long va, byte[] data) {
-        for (int done = 0; done < data.length; ) {
-            int chunk = (int) Math.min(data.length - done, PAGE - ((va + done) & (PAGE - 1)));
-            m.memory().write(p.resolve(va + done), data, done, chunk);
-            done += chunk;
-        }
+        p.write(va, data);
     }
 
     static byte[] peek(Machine m, Process p, long va, int length) {
-        byte[] out = new byte[length];
-        for (int done = 0; done < length; ) {
-            int chunk = (int) Math.min(length - done, PAGE - ((va + done) & (PAGE - 1)));
-            m.memory().read(p.resolve(va + done), out, done, chunk);
-            done += chunk;
-        }
-        return out;
+        return p.read(va, length);
     }
 
     /** Table pages, process pages and PASIDs in use at one moment. */
