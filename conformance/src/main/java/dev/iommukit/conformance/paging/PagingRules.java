@@ -78,6 +78,21 @@ public abstract class PagingRules extends ConformanceGroup {
     @Rule(id = "PAGING-3")
     @DisplayName("a block mapping (each larger page size up to 1 GiB) translates every 4 KiB page inside it and nothing around it")
     public void blockMappings() {
+        forEachBlock((d, iova, pa, size) -> {
+            assertEveryPageReaches(devA, iova, pa, size);
+            assertFaults(devA, iova - PAGE);
+            assertFaults(devA, iova + size);
+        });
+    }
+
+    /** A check run on a fresh domain that maps one page of {@code size} from {@code iova} to {@code pa}, attached to devA. */
+    @FunctionalInterface
+    private interface BlockCheck {
+        void run(PagingDomain d, long iova, long pa, long size);
+    }
+
+    /** Runs {@code check} once per testable page size larger than the smallest (skipping when there is none). */
+    private void forEachBlock(BlockCheck check) {
         PagingDomain probe = newPagingDomain();
         largestBlock(probe);
         for (long size : testableSizes(probe)) {
@@ -89,9 +104,7 @@ public abstract class PagingRules extends ConformanceGroup {
             long pa = blockPa(size);
             d.map(iova, pa, size, Permissions.READ_WRITE);
             devA.replace(d);
-            assertEveryPageReaches(devA, iova, pa, size);
-            assertFaults(devA, iova - PAGE);
-            assertFaults(devA, iova + size);
+            check.run(d, iova, pa, size);
             devA.detach();
             d.close();
         }
@@ -132,17 +145,7 @@ public abstract class PagingRules extends ConformanceGroup {
     @Rule(id = "PAGING-6")
     @DisplayName("unmapping one page inside a block keeps every other page of the block mapped")
     public void partialUnmapOfBlock() {
-        PagingDomain probe = newPagingDomain();
-        largestBlock(probe);
-        for (long size : testableSizes(probe)) {
-            if (size == probe.info().minPageSize()) {
-                continue;
-            }
-            PagingDomain d = unit.newPagingDomain();
-            long iova = iova(d, GIB);
-            long pa = blockPa(size);
-            d.map(iova, pa, size, Permissions.READ_WRITE);
-            devA.replace(d);
+        forEachBlock((d, iova, pa, size) -> {
             long min = d.info().minPageSize();
             long hole = size / 2 + min;
             assertThat(d.unmap(iova + hole, min)).as("bytes unmapped").isEqualTo(min);
@@ -150,9 +153,7 @@ public abstract class PagingRules extends ConformanceGroup {
             assertThat(d.iovaToPhys(iova + hole)).as("iovaToPhys of the unmapped page").isEqualTo(-1);
             assertEveryPageReaches(devA, iova, pa, hole);
             assertEveryPageReaches(devA, iova + hole + min, pa + hole + min, size - hole - min);
-            devA.detach();
-            d.close();
-        }
+        });
     }
 
     @Test
