@@ -6,6 +6,7 @@ import dev.iommukit.spi.cap.CapabilitySet;
 import dev.iommukit.spi.device.Pasid;
 import dev.iommukit.spi.device.RequesterId;
 import dev.iommukit.spi.dma.AccessType;
+import dev.iommukit.spi.dma.DmaPort;
 import dev.iommukit.spi.dma.DmaRequest;
 import dev.iommukit.spi.dma.TranslationOutcome;
 import dev.iommukit.spi.domain.DomainType;
@@ -17,7 +18,9 @@ import dev.iommukit.spi.error.NotSupportedException;
 import dev.iommukit.spi.fault.Fault;
 import dev.iommukit.spi.fault.FaultReason;
 import dev.iommukit.spi.fault.RecordlessFault;
+import dev.iommukit.spi.iopf.PageResponseCode;
 import dev.iommukit.spi.memory.ExternalAbortException;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
@@ -42,6 +45,22 @@ public final class Device {
     private final Map<Domain, Integer> auxDomains = new java.util.LinkedHashMap<>();
     private final Map<Process, int[]> svaBindings = new java.util.LinkedHashMap<>();
     private boolean auxEnabled;
+    /** Guards the page request state below; never held while calling out. */
+    final Object pageRequests = new Object();
+    private volatile boolean pageRequestsEnabled;
+    private PageRequestHandler pageRequestHandler;
+    private final Map<Long, PendingPageRequest> pendingRequests = new java.util.LinkedHashMap<>();
+    private final Map<Long, List<dev.iommukit.spi.iopf.PageRequest>> partialGroups = new java.util.HashMap<>();
+    /** PASID (Pasid.NONE: every PASID) to the last queue sequence number drained for it. */
+    private final Map<Integer, Long> drainedUpTo = new java.util.HashMap<>();
+    private final java.util.concurrent.ConcurrentHashMap<Long, java.util.concurrent.CompletableFuture<PageResponseCode>> responseWaiters =
+            new java.util.concurrent.ConcurrentHashMap<>();
+    /** Processes bound for SVA by PASID, readable without the machine lock. */
+    private final java.util.concurrent.ConcurrentHashMap<Integer, Process> svaByPasid = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicInteger nextGroupIndex = new java.util.concurrent.atomic.AtomicInteger();
+    private volatile long pageResponseTimeoutNanos = java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+    /** How many times one page of a transfer is retried after a successful page response. */
+    private static final int PAGE_REQUEST_RETRIES = 3;
 
     Device(Unit unit, RequesterId rid, int requestedPasidBits, DeviceInfo info) {
         this.unit = unit;
@@ -95,6 +114,7 @@ public final class Device {
                 throw new BusyException("device " + name() + " already has " + this.domain + " attached; detach it first or use replace()");
             }
             checkNoAuxDomains();
+            checkAttachableWithoutPasid(domain);
             install(Pasid.NONE, domain);
         }
     }
@@ -107,6 +127,7 @@ public final class Device {
                 return;
             }
             checkNoAuxDomains();
+            checkAttachableWithoutPasid(domain);
             install(Pasid.NONE, domain);
         }
     }
@@ -348,6 +369,7 @@ public final class Device {
                 throw e;
             }
             svaBindings.put(process, new int[] {pasid, 1});
+            svaByPasid.put(pasid, process);
             return pasid;
         }
     }
@@ -369,6 +391,7 @@ public final class Device {
 
     private void releaseSva(Process process, int pasid) {
         svaBindings.remove(process);
+        svaByPasid.remove(pasid);
         install(pasid, null);
         unit.releaseSvaDomain(process);
         process.releasePasid();
@@ -423,7 +446,25 @@ public final class Device {
         domain.checkOpen("domain");
     }
 
+    private void checkAttachableWithoutPasid(Domain domain) {
+        if (domain instanceof NestedDomain n) {
+            if (n.attachesAtPasid()) {
+                throw IommuException.invalid("domain", n + " is a guest first level; it is attached at a PASID (guest PASID bind)");
+            }
+            if (n.isContextTable() && !pasidDomains.isEmpty()) {
+                throw new BusyException("device " + name() + " has domains attached at PASIDs " + pasidDomains.keySet()
+                        + "; a guest CD table takes every substream, detach them first");
+            }
+        }
+    }
+
     private void checkAttachableAtPasid(Domain domain) {
+        if (domain instanceof NestedDomain n && n.isContextTable()) {
+            throw IommuException.invalid("domain", n + " is a guest CD table; it is attached without PASID (PASID-table bind)");
+        }
+        if (this.domain instanceof NestedDomain n && n.isContextTable()) {
+            throw new BusyException("device " + name() + " has the guest CD table " + n + " attached; its substreams belong to the guest");
+        }
         if (domain.type() == DomainType.BLOCKED) {
             throw IommuException.invalid("domain", "a blocked domain is not attached at a PASID; use detachPasid()");
         }
@@ -448,12 +489,20 @@ public final class Device {
             domain = next;
         } else if (next == null) {
             pasidDomains.remove(pasid);
+            if (pageRequestsEnabled) {
+                drainPageRequests(pasid);
+            }
         } else {
             pasidDomains.put(pasid, next);
         }
     }
 
     void shutdown() {
+        if (pageRequestsEnabled) {
+            drainPageRequests(Pasid.NONE);
+            pageRequestsEnabled = false;
+            unit.driver.disablePageRequests(rid);
+        }
         for (Process p : List.copyOf(svaBindings.keySet())) {
             releaseSva(p, svaBindings.get(p)[0]);
         }
@@ -524,7 +573,12 @@ public final class Device {
         while (done < buffer.length) {
             long a = address + done;
             int chunk = (int) Math.min(buffer.length - done, 4096 - (a & 0xFFF));
-            translate(new DmaRequest(ridValue, attributes.pasid(), a, chunk, access, attributes.execute(), attributes.privileged()), out);
+            DmaRequest request = new DmaRequest(ridValue, attributes.pasid(), a, chunk, access, attributes.execute(), attributes.privileged());
+            if (pageRequestsEnabled) {
+                translateWithPageRequests(request, out);
+            } else {
+                translate(request, out);
+            }
             if (!out.isTranslated()) {
                 return new DmaResult(address, firstPa, done, out.fault());
             }
@@ -546,6 +600,264 @@ public final class Device {
             done += chunk;
         }
         return new DmaResult(address, firstPa, done, null);
+    }
+
+    // ---------------------------------------------------------------- I/O page faults
+
+    /**
+     * Enables ATS and page requests (PCIe PRI) for this device: from now on its transfers
+     * ({@link #read}, {@link #write}) ask the IOMMU for translations first and send a page request
+     * for a page that is missing or lacks the access, then retry once the response says success.
+     * {@link #translate} stays an untranslated request. Needs {@link Capability#PAGE_REQUEST}.
+     */
+    public void enablePageRequests() {
+        synchronized (unit.machine.lock) {
+            unit.machine.checkOpen();
+            if (!info.capabilities().has(Capability.PAGE_REQUEST)) {
+                throw new NotSupportedException("device " + name() + " on " + unit.name() + " does not advertise PAGE_REQUEST");
+            }
+            if (pageRequestsEnabled) {
+                throw new BusyException("device " + name() + ": page requests are already enabled");
+            }
+            unit.driver.enablePageRequests(rid);
+            pageRequestsEnabled = true;
+        }
+    }
+
+    /**
+     * Disables page requests: drains them first (every request still queued or pending is answered
+     * as an invalid request). Refused while a handler is registered.
+     */
+    public void disablePageRequests() {
+        synchronized (unit.machine.lock) {
+            unit.machine.checkOpen();
+            if (!pageRequestsEnabled) {
+                throw new NotFoundException("device " + name() + ": page requests are not enabled");
+            }
+            synchronized (pageRequests) {
+                if (pageRequestHandler != null) {
+                    throw new BusyException("device " + name() + ": a page request handler is registered; close its registration first");
+                }
+            }
+            drainPageRequests(Pasid.NONE);
+            pageRequestsEnabled = false;
+            unit.driver.disablePageRequests(rid);
+        }
+    }
+
+    public boolean pageRequestsEnabled() {
+        return pageRequestsEnabled;
+    }
+
+    /**
+     * Registers the handler for this device's page requests; one at a time. Closing the
+     * registration is refused with {@link BusyException} while a request it was given is still
+     * unanswered. Requests that arrive while no handler is registered are answered as invalid.
+     */
+    public Registration onPageRequest(PageRequestHandler handler) {
+        Objects.requireNonNull(handler, "handler");
+        synchronized (pageRequests) {
+            if (pageRequestHandler != null) {
+                throw new BusyException("device " + name() + ": a page request handler is registered already (" + pageRequestHandler + ")");
+            }
+            pageRequestHandler = handler;
+        }
+        return new Registration() {
+            private boolean closed;
+
+            @Override
+            public void close() {
+                synchronized (pageRequests) {
+                    if (closed) {
+                        return;
+                    }
+                    if (!pendingRequests.isEmpty()) {
+                        throw new BusyException("handler: " + pendingRequests.size() + " page request(s) of " + name()
+                                + " are still unanswered: " + pendingRequests.values());
+                    }
+                    closed = true;
+                    pageRequestHandler = null;
+                }
+            }
+        };
+    }
+
+    /** The page request groups handed to the handler and not answered yet, oldest first. */
+    public List<PendingPageRequest> pendingPageRequests() {
+        synchronized (pageRequests) {
+            return List.copyOf(pendingRequests.values());
+        }
+    }
+
+    /** How long a transfer waits for a page response before giving up (default 10 s). */
+    public void setPageResponseTimeout(java.time.Duration timeout) {
+        if (timeout.isNegative() || timeout.isZero()) {
+            throw IommuException.invalid("timeout", "must be positive, was " + timeout);
+        }
+        pageResponseTimeoutNanos = timeout.toNanos();
+    }
+
+    private static long groupKey(int pasid, int groupIndex) {
+        return ((long) (pasid + 1) << 9) | groupIndex;
+    }
+
+    /** Called on the page request thread for each request the driver reported. */
+    void pageRequestArrived(dev.iommukit.spi.iopf.PageRequest request, long sequence) {
+        long key = groupKey(request.pasid(), request.groupIndex());
+        PendingPageRequest pending;
+        PageRequestHandler handler;
+        synchronized (pageRequests) {
+            long drained = Math.max(drainedUpTo.getOrDefault(request.pasid(), -1L), drainedUpTo.getOrDefault(Pasid.NONE, -1L));
+            if (sequence <= drained) {
+                partialGroups.remove(key);
+                pending = null;
+                handler = null;
+            } else if (!request.last()) {
+                partialGroups.computeIfAbsent(key, k -> new ArrayList<>()).add(request);
+                return;
+            } else {
+                List<dev.iommukit.spi.iopf.PageRequest> group = partialGroups.remove(key);
+                group = group == null ? new ArrayList<>() : group;
+                group.add(request);
+                handler = pageRequestsEnabled ? pageRequestHandler : null;
+                pending = new PendingPageRequest(this, group, request.hasPasid() ? svaByPasid.get(request.pasid()) : null);
+                if (handler != null) {
+                    PendingPageRequest clash = pendingRequests.put(key, pending);
+                    if (clash != null) {
+                        clash.answered = true;
+                    }
+                }
+            }
+        }
+        if (handler == null) {
+            if (request.last()) {
+                sendResponse(request, PageResponseCode.INVALID_REQUEST);
+            }
+            return;
+        }
+        try {
+            handler.onPageRequest(pending);
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "page request handler of " + name() + " threw; answering invalid request", e);
+            pending.respond(PageResponseCode.INVALID_REQUEST);
+        }
+    }
+
+    boolean respond(PendingPageRequest pending, PageResponseCode code) {
+        synchronized (pageRequests) {
+            if (pending.answered) {
+                return false;
+            }
+            pending.answered = true;
+            pendingRequests.remove(groupKey(pending.pasid(), pending.request().groupIndex()), pending);
+        }
+        sendResponse(pending.request(), code);
+        return true;
+    }
+
+    private void sendResponse(dev.iommukit.spi.iopf.PageRequest request, PageResponseCode code) {
+        if (unit.machine.isClosed()) {
+            return;
+        }
+        unit.driver.respondPageRequest(request, code);
+    }
+
+    /**
+     * Drains the page requests at {@code pasid} ({@link Pasid#NONE}: all): the hardware's queue is
+     * read up to now, and every request of that PASID still queued here or unanswered by the
+     * handler is answered as invalid; a later answer from the handler matches nothing.
+     */
+    void drainPageRequests(int pasid) {
+        unit.driver.drainPageRequests(rid, pasid);
+        List<PendingPageRequest> toAnswer = new ArrayList<>();
+        synchronized (pageRequests) {
+            drainedUpTo.put(pasid, unit.machine.pageRequestQueue().nextSequence() - 1);
+            for (var it = pendingRequests.values().iterator(); it.hasNext(); ) {
+                PendingPageRequest p = it.next();
+                if (pasid == Pasid.NONE || p.pasid() == pasid) {
+                    p.answered = true;
+                    toAnswer.add(p);
+                    it.remove();
+                }
+            }
+            partialGroups.keySet().removeIf(k -> pasid == Pasid.NONE || (int) (k >>> 9) - 1 == pasid);
+        }
+        for (PendingPageRequest p : toAnswer) {
+            sendResponse(p.request(), PageResponseCode.INVALID_REQUEST);
+        }
+    }
+
+    /** Called by the hardware (through the unit) when a page request group response reaches this device. */
+    void pageResponseArrived(dev.iommukit.spi.iopf.PageResponseMessage response) {
+        var waiter = responseWaiters.remove(groupKey(response.pasid(), response.groupIndex()));
+        if (waiter == null && response.pasid() == Pasid.NONE) {
+            for (var e : responseWaiters.entrySet()) {
+                if ((e.getKey() & 0x1FF) == response.groupIndex() && responseWaiters.remove(e.getKey(), e.getValue())) {
+                    waiter = e.getValue();
+                    break;
+                }
+            }
+        }
+        if (waiter != null) {
+            waiter.complete(response.code());
+        }
+    }
+
+    /**
+     * ATS translation, then on no access a page request and a wait for its response, retried a
+     * few times: what a device with ATS and PRI does for each page it touches.
+     */
+    private void translateWithPageRequests(DmaRequest request, TranslationOutcome out) {
+        DmaPort port = unit.driver.dmaPort();
+        for (int attempt = 0; ; attempt++) {
+            port.translateAts(request, out);
+            if (out.isTranslated() || attempt == PAGE_REQUEST_RETRIES || !recoverable(out.fault())) {
+                return;
+            }
+            Fault noAccess = out.fault();
+            PageResponseCode code = requestPage(port, request);
+            if (code != PageResponseCode.SUCCESS) {
+                out.faulted(new Fault(rid, request.pasid(), request.address(), request.access(), noAccess.reason(),
+                        new RecordlessFault("pcie-prg-response", code.name(),
+                                Map.of("responseCode", (long) code.ordinal())), noAccess.stage()));
+                return;
+            }
+        }
+    }
+
+    private static boolean recoverable(Fault f) {
+        return f.reason() == FaultReason.NOT_MAPPED || f.reason() == FaultReason.PERMISSION || f.reason() == FaultReason.ACCESS_FLAG;
+    }
+
+    private PageResponseCode requestPage(DmaPort port, DmaRequest request) {
+        int group = -1;
+        long key = 0;
+        var waiter = new java.util.concurrent.CompletableFuture<PageResponseCode>();
+        for (int i = 0; i <= dev.iommukit.spi.iopf.PageRequestMessage.MAX_GROUP_INDEX; i++) {
+            int candidate = nextGroupIndex.getAndIncrement() & dev.iommukit.spi.iopf.PageRequestMessage.MAX_GROUP_INDEX;
+            key = groupKey(request.pasid(), candidate);
+            if (responseWaiters.putIfAbsent(key, waiter) == null) {
+                group = candidate;
+                break;
+            }
+        }
+        if (group < 0) {
+            return PageResponseCode.RESPONSE_FAILURE;
+        }
+        try {
+            port.pageRequest(new dev.iommukit.spi.iopf.PageRequestMessage(ridValue, request.pasid(), request.address() & -4096L,
+                    !request.isWrite(), request.isWrite(), request.execute(), request.privileged(), group, true));
+            return waiter.get(pageResponseTimeoutNanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            return PageResponseCode.RESPONSE_FAILURE;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return PageResponseCode.RESPONSE_FAILURE;
+        } catch (java.util.concurrent.ExecutionException e) {
+            return PageResponseCode.RESPONSE_FAILURE;
+        } finally {
+            responseWaiters.remove(key, waiter);
+        }
     }
 
     // ---------------------------------------------------------------- faults

@@ -64,24 +64,32 @@ public class Domain implements AutoCloseable {
     }
 
     /**
-     * Closes a paging domain and frees its tables. Refused with {@link BusyException} while it is
+     * Closes a paging or nested domain and frees its tables. Refused with {@link BusyException} while it is
      * attached anywhere. Blocked and identity domains belong to their unit: closing them does nothing.
      */
     @Override
     public void close() {
         synchronized (unit.machine.lock) {
-            if (closed || type() != DomainType.PAGING) {
+            if (closed || (type() != DomainType.PAGING && type() != DomainType.NESTED)) {
                 return;
             }
             if (!attachments.isEmpty()) {
                 throw new BusyException("domain " + name + " is still attached to " + describeAttachments()
                         + "; detach it first");
             }
+            checkClosable();
             backend.free();
             closed = true;
+            freed();
             unit.domainClosed(this);
         }
     }
+
+    /** Refuses the close when something else still depends on this domain. */
+    void checkClosable() {}
+
+    /** Bookkeeping after the backend freed the domain. */
+    void freed() {}
 
     String describeAttachments() {
         StringBuilder sb = new StringBuilder();

@@ -55,7 +55,8 @@ public final class Machine implements AutoCloseable {
     private final ProcessMemory processMemory;
     private final List<Process> processes = new ArrayList<>();
     private int nextPid = 100;
-    private boolean closed;
+    private volatile boolean closed;
+    private final PageRequestQueue pageRequestQueue = new PageRequestQueue("iommukit-page-requests");
 
     private Machine(Builder b) {
         this.backends = b.backends != null ? b.backends : BackendRegistry.discover();
@@ -84,7 +85,7 @@ public final class Machine implements AutoCloseable {
                 IommuBackend backend = backends.require(spec.backend());
                 Unit[] holder = new Unit[1];
                 IommuUnit driver = backend.createUnit(new UnitContext(spec.name(), memory, tableAllocator,
-                        fault -> route(holder[0], fault), spec.options()));
+                        fault -> route(holder[0], fault), request -> holder[0].pageRequestArrived(request), spec.options()));
                 holder[0] = new Unit(this, backend, driver, spec.name());
                 units.put(spec.name(), holder[0]);
             }
@@ -320,6 +321,36 @@ public final class Machine implements AutoCloseable {
         }
     }
 
+    /**
+     * Allocates the lowest free PASID below {@code 2^width} (1 and up: PASID 0 is reserved) with
+     * one reference, for an owner that hands PASIDs out itself (a container allocating guest
+     * PASIDs). {@link #releasePasid} drops the reference; the PASID is reused only when unreferenced.
+     */
+    public int allocatePasid(int width, String owner) {
+        synchronized (lock) {
+            checkOpen();
+            if (width < 1 || width > Pasid.MAX_WIDTH) {
+                throw IommuException.invalid("width", "must be in 1.." + Pasid.MAX_WIDTH + ", was " + width);
+            }
+            return pasids.allocate(width, owner);
+        }
+    }
+
+    /** Drops a reference taken by {@link #allocatePasid}. */
+    public void releasePasid(int pasid) {
+        synchronized (lock) {
+            pasids.release(pasid);
+        }
+    }
+
+    PageRequestQueue pageRequestQueue() {
+        return pageRequestQueue;
+    }
+
+    boolean isClosed() {
+        return closed;
+    }
+
     void checkOpen() {
         if (closed) {
             throw new ClosedException("machine: it was closed");
@@ -342,6 +373,7 @@ public final class Machine implements AutoCloseable {
             for (Unit u : list) {
                 u.shutdown();
             }
+            pageRequestQueue.stop();
         }
     }
 

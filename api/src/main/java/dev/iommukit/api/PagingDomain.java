@@ -15,9 +15,26 @@ import java.util.List;
  */
 public final class PagingDomain extends Domain {
     private final IovaMappings mappings = new IovaMappings();
+    private final boolean nestingParent;
+    /** Nested domains using this one as stage 2 and not yet closed. */
+    int nestedChildren;
 
-    PagingDomain(Unit unit, BackendDomain backend, String name) {
+    PagingDomain(Unit unit, BackendDomain backend, String name, boolean nestingParent) {
         super(unit, backend, name);
+        this.nestingParent = nestingParent;
+    }
+
+    /** Whether this domain was allocated to serve as the stage 2 of nested domains. */
+    public boolean isNestingParent() {
+        return nestingParent;
+    }
+
+    @Override
+    void checkClosable() {
+        if (nestedChildren > 0) {
+            throw new dev.iommukit.spi.error.BusyException("domain " + this + " is the stage 2 of " + nestedChildren
+                    + " nested domain(s); close them first");
+        }
     }
 
     /** Bitmap of page sizes (bit n: 2^n bytes). */

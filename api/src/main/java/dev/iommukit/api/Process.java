@@ -30,6 +30,8 @@ public final class Process implements AutoCloseable {
     private final PageTable pageTable;
     private final TreeMap<Long, Long> pages = new TreeMap<>();
     private final TreeMap<Long, Integer> pagePermissions = new TreeMap<>();
+    /** Mapped but not yet populated regions: start to {end, permissions}. Pages appear on first touch. */
+    private final TreeMap<Long, long[]> unpopulated = new TreeMap<>();
     private long nextMmap = MMAP_BASE;
     private long lockedLimit = Long.MAX_VALUE;
     private long lockedBytes;
@@ -86,6 +88,90 @@ public final class Process implements AutoCloseable {
         }
     }
 
+    /**
+     * Maps {@code size} bytes of anonymous memory somewhere free without populating it, and returns
+     * its address: each page appears, zeroed, the first time it is touched (a CPU access through
+     * {@link #read}/{@link #write}, a {@link #pin}, or an I/O page fault resolved by
+     * {@link #faultIn}). Until then the page tables have no entry for it.
+     */
+    public long mmapLazy(long size, int permissions) {
+        synchronized (machine.lock) {
+            checkAlive();
+            Permissions.check(permissions);
+            checkSize(size);
+            long va = nextMmap;
+            checkRange(va, size);
+            unpopulated.put(va, new long[] {va + size, permissions});
+            nextMmap = va + size + PAGE;
+            return va;
+        }
+    }
+
+    /**
+     * Makes the page holding {@code va} present for {@code access}, as the CPU's page-fault handler
+     * would: returns true when the page is (now) mapped with a permission that allows it, false
+     * when {@code va} is outside every mapping, the mapping forbids the access, or the process
+     * exited. Bound SVA domains need no invalidation: a not-present entry is never cached.
+     */
+    public boolean faultIn(long va, dev.iommukit.spi.dma.AccessType access, boolean execute) {
+        synchronized (machine.lock) {
+            if (exited || machine.isClosed()) {
+                return false;
+            }
+            long page = va & -PAGE;
+            if (!pages.containsKey(page) && !populate(page)) {
+                return false;
+            }
+            int p = pagePermissions.get(page);
+            int need = Permissions.READ | (access == dev.iommukit.spi.dma.AccessType.WRITE ? Permissions.WRITE : 0)
+                    | (execute ? Permissions.EXECUTE : 0);
+            return (p & need) == need;
+        }
+    }
+
+    /** Populates {@code page} from an unpopulated region; false when no region holds it. */
+    private boolean populate(long page) {
+        var region = unpopulated.floorEntry(page);
+        if (region == null || page >= region.getValue()[0]) {
+            return false;
+        }
+        int permissions = (int) region.getValue()[1];
+        long pa = machine.processMemory().allocatePage("process " + name);
+        try {
+            pageTable.map(page, pa, PAGE, 1, permissions);
+        } catch (RuntimeException e) {
+            machine.processMemory().release(pa);
+            throw e;
+        }
+        pages.put(page, pa);
+        pagePermissions.put(page, permissions);
+        return true;
+    }
+
+    /** Removes {@code [va, va + size)} from the unpopulated regions, keeping what lies outside it. */
+    private void cutUnpopulated(long va, long size) {
+        long end = va + size;
+        var before = unpopulated.lowerEntry(va);
+        if (before != null && before.getValue()[0] > va) {
+            long[] r = before.getValue();
+            unpopulated.put(before.getKey(), new long[] {va, r[1]});
+            if (r[0] > end) {
+                unpopulated.put(end, new long[] {r[0], r[1]});
+            }
+        }
+        for (Long start : List.copyOf(unpopulated.subMap(va, end).keySet())) {
+            long[] r = unpopulated.remove(start);
+            if (r[0] > end) {
+                unpopulated.put(end, new long[] {r[0], r[1]});
+            }
+        }
+    }
+
+    private boolean unpopulatedOverlaps(long va, long size) {
+        var before = unpopulated.floorEntry(va + size - 1);
+        return before != null && before.getValue()[0] > va;
+    }
+
     /** Maps fresh zeroed anonymous memory at {@code [va, va + size)}; refused where anything is mapped. */
     public void map(long va, long size, int permissions) {
         synchronized (machine.lock) {
@@ -93,8 +179,9 @@ public final class Process implements AutoCloseable {
             Permissions.check(permissions);
             checkRange(va, size);
             Long clash = pages.ceilingKey(va);
-            if (clash != null && clash < va + size) {
-                throw new ConflictException("va: 0x" + Long.toHexString(clash) + " in the range is already mapped in process " + name);
+            if ((clash != null && clash < va + size) || unpopulatedOverlaps(va, size)) {
+                throw new ConflictException("va: range 0x" + Long.toHexString(va) + "+0x" + Long.toHexString(size)
+                        + " overlaps what is already mapped in process " + name);
             }
             List<Long> done = new ArrayList<>();
             try {
@@ -125,6 +212,7 @@ public final class Process implements AutoCloseable {
         synchronized (machine.lock) {
             checkAlive();
             checkRange(va, size);
+            cutUnpopulated(va, size);
             boolean any = false;
             for (long a : List.copyOf(pages.subMap(va, va + size).keySet())) {
                 unmapPage(a);
@@ -244,6 +332,9 @@ public final class Process implements AutoCloseable {
         long[] pas = new long[(int) ((last - first) / PAGE) + 1];
         for (int i = 0; i < pas.length; i++) {
             Long pa = pages.get(first + i * PAGE);
+            if (pa == null && populate(first + i * PAGE)) {
+                pa = pages.get(first + i * PAGE);
+            }
             if (pa == null) {
                 throw IommuException.invalid("va", "0x" + Long.toHexString(first + i * PAGE) + " is not mapped in " + this);
             }
@@ -300,6 +391,9 @@ public final class Process implements AutoCloseable {
             for (int i = 0; i < pas.length; i++) {
                 long a = va + i * PAGE;
                 Long pa = pages.get(a);
+                if (pa == null && populate(a)) {
+                    pa = pages.get(a);
+                }
                 if (pa == null) {
                     throw IommuException.invalid("vaddr", "0x" + Long.toHexString(a) + " is not mapped in process " + name);
                 }
@@ -342,6 +436,7 @@ public final class Process implements AutoCloseable {
             for (long a : List.copyOf(pages.keySet())) {
                 unmapPage(a);
             }
+            unpopulated.clear();
             pageTable.free();
             exited = true;
             machine.processExited(this);

@@ -6,10 +6,12 @@ import dev.iommukit.spi.cap.Capability;
 import dev.iommukit.spi.cap.CapabilitySet;
 import dev.iommukit.spi.domain.DomainOptions;
 import dev.iommukit.spi.domain.DomainType;
+import dev.iommukit.spi.nested.NestedConfig;
 import dev.iommukit.spi.domain.SvaDomain;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Objects;
 import java.util.Map;
 import java.util.Set;
 
@@ -32,6 +34,26 @@ public final class Unit {
         this.backend = backend;
         this.driver = driver;
         this.name = name;
+        if (driver.capabilities().has(Capability.PAGE_REQUEST)) {
+            driver.dmaPort().connectPageResponses(response -> {
+                Device d = devicesByRid.get(response.rid());
+                if (d != null) {
+                    d.pageResponseArrived(response);
+                }
+            });
+        }
+    }
+
+    /** A page request the driver read from the queue: handled on the machine's page request thread. */
+    void pageRequestArrived(dev.iommukit.spi.iopf.PageRequest request) {
+        machine.pageRequestQueue().submit(sequence -> {
+            Device d = devicesByRid.get(request.requester().value());
+            if (d != null) {
+                d.pageRequestArrived(request, sequence);
+            } else if (request.last() && !machine.isClosed()) {
+                driver.respondPageRequest(request, dev.iommukit.spi.iopf.PageResponseCode.INVALID_REQUEST);
+            }
+        });
     }
 
     public String name() {
@@ -71,7 +93,28 @@ public final class Unit {
             capabilities().require(options.nestingParent() ? Capability.NESTING_PARENT_DOMAIN : Capability.PAGING_DOMAIN,
                     "unit " + name + ": paging domain");
             PagingDomain d = new PagingDomain(this, driver.allocateDomain(DomainType.PAGING, options),
-                    name + "/paging" + (++domainCounter));
+                    name + "/paging" + (++domainCounter), options.nestingParent());
+            pagingDomains.add(d);
+            return d;
+        }
+    }
+
+    /**
+     * A nested domain: {@code config} as stage 1 on {@code parent} as stage 2. Needs
+     * {@link Capability#NESTING} with the config's stage 1, and {@link Capability#GUEST_PASID_BIND}
+     * for a VT-d guest first level or {@link Capability#PASID_TABLE_BIND} for an SMMUv3 guest CD
+     * table, each within its advertised parameters; {@code parent} must be a nesting parent of
+     * this unit. The parent cannot be closed while the nested domain lives.
+     */
+    public NestedDomain newNestedDomain(PagingDomain parent, NestedConfig config) {
+        synchronized (machine.lock) {
+            machine.checkOpen();
+            Objects.requireNonNull(parent, "parent");
+            Objects.requireNonNull(config, "config");
+            NestingChecks.check(this, parent, config);
+            NestedDomain d = new NestedDomain(this, driver.allocateNestedDomain(parent.backend, config),
+                    name + "/nested" + (++domainCounter), parent, config);
+            parent.nestedChildren++;
             pagingDomains.add(d);
             return d;
         }
@@ -132,7 +175,22 @@ public final class Unit {
         synchronized (machine.lock) {
             List<PagingDomain> list = new ArrayList<>();
             for (Domain d : pagingDomains) {
-                list.add((PagingDomain) d);
+                if (d instanceof PagingDomain p) {
+                    list.add(p);
+                }
+            }
+            return list;
+        }
+    }
+
+    /** The nested domains made here and not yet closed. */
+    public List<NestedDomain> nestedDomains() {
+        synchronized (machine.lock) {
+            List<NestedDomain> list = new ArrayList<>();
+            for (Domain d : pagingDomains) {
+                if (d instanceof NestedDomain n) {
+                    list.add(n);
+                }
             }
             return list;
         }
@@ -145,6 +203,11 @@ public final class Unit {
     void shutdown() {
         for (Device dev : devices()) {
             dev.shutdown();
+        }
+        for (Domain d : new ArrayList<>(pagingDomains)) {
+            if (d instanceof NestedDomain) {
+                d.close();
+            }
         }
         for (Domain d : new ArrayList<>(pagingDomains)) {
             d.close();

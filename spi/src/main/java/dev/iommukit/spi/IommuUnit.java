@@ -1,5 +1,11 @@
 package dev.iommukit.spi;
 
+import dev.iommukit.spi.device.Pasid;
+import dev.iommukit.spi.iopf.PageRequest;
+import dev.iommukit.spi.iopf.PageResponseCode;
+import dev.iommukit.spi.nested.NestedConfig;
+import dev.iommukit.spi.nested.NestedDomain;
+
 import dev.iommukit.spi.cap.CapabilitySet;
 import dev.iommukit.spi.device.RequesterId;
 import dev.iommukit.spi.dma.DmaPort;
@@ -41,6 +47,48 @@ public interface IommuUnit extends AutoCloseable {
      */
     default SvaDomain allocateSvaDomain(CpuAddressSpace space) {
         throw new NotSupportedException("unit " + name() + ": SVA is not implemented by this backend");
+    }
+
+    /**
+     * Allocates a nested domain: {@code config} as stage 1 on {@code parent} (a paging domain of
+     * this unit allocated as nesting parent) as stage 2. The core calls it only when the unit
+     * advertises {@link dev.iommukit.spi.cap.Capability#NESTING} with the config's stage 1 and the
+     * bind capability it belongs to.
+     */
+    default NestedDomain allocateNestedDomain(BackendDomain parent, NestedConfig config) {
+        throw new NotSupportedException("unit " + name() + ": nested domains are not implemented by this backend");
+    }
+
+    /**
+     * Enables ATS and page requests for {@code rid} (SMMUv3 STE.EATS; VT-d context DTE and PRE), so
+     * that its ATS translation requests are answered and its page requests queued and reported.
+     */
+    default void enablePageRequests(RequesterId rid) {
+        throw new NotSupportedException("unit " + name() + ": page requests are not implemented by this backend");
+    }
+
+    /**
+     * Disables ATS and page requests for {@code rid}; the core calls it only after draining them.
+     */
+    default void disablePageRequests(RequesterId rid) {
+        throw new NotSupportedException("unit " + name() + ": page requests are not implemented by this backend");
+    }
+
+    /**
+     * Returns once every page request of {@code rid} at {@code pasid} ({@link Pasid#NONE}: all of
+     * the device's) that the hardware accepted before the call has been read from the queue and
+     * reported (SMMUv3: PRI queue consumed up to PRIQ_PROD; VT-d: page request drain).
+     */
+    default void drainPageRequests(RequesterId rid, int pasid) {
+        throw new NotSupportedException("unit " + name() + ": page requests are not implemented by this backend");
+    }
+
+    /**
+     * Sends the page response for {@code request} (SMMUv3 CMD_PRI_RESP; VT-d page group response
+     * descriptor) and returns once the command completed.
+     */
+    default void respondPageRequest(PageRequest request, PageResponseCode code) {
+        throw new NotSupportedException("unit " + name() + ": page requests are not implemented by this backend");
     }
 
     /**

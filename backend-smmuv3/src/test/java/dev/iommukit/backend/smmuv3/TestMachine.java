@@ -25,6 +25,7 @@ public final class TestMachine {
     public final PhysicalMemory memory = PhysicalMemory.of(RAM, RAM_SIZE);
     public final PageAllocator allocator = new PageAllocator(memory, POOL, 512L << 20);
     public final List<Fault> faults = new CopyOnWriteArrayList<>();
+    public final List<dev.iommukit.spi.iopf.PageRequest> pageRequests = new CopyOnWriteArrayList<>();
     public final IommuUnit unit;
 
     public TestMachine() {
@@ -32,7 +33,7 @@ public final class TestMachine {
     }
 
     public TestMachine(Map<String, String> options) {
-        unit = new SmmuV3Backend().createUnit(new UnitContext("smmu0", memory, allocator, faults::add, options));
+        unit = new SmmuV3Backend().createUnit(new UnitContext("smmu0", memory, allocator, faults::add, pageRequests::add, options));
     }
 
     public TranslationOutcome dma(RequesterId rid, int pasid, long address, AccessType access) {

@@ -47,12 +47,12 @@ class InitAndStructuresTest {
         PhysicalMemory memory = PhysicalMemory.of(0, 64L << 20);
         PageAllocator alloc = new PageAllocator(memory, 32L << 20, 32L << 20);
         IommuBackend backend = new VtdBackend();
-        assertThatThrownBy(() -> backend.createUnit(new UnitContext("u", memory, alloc, f -> { }, Map.of("colour", "blue"))))
+        assertThatThrownBy(() -> backend.createUnit(new UnitContext("u", memory, alloc, f -> { }, r -> { }, Map.of("colour", "blue"))))
                 .isInstanceOf(InvalidArgumentException.class).hasMessageContaining("colour");
-        assertThatThrownBy(() -> backend.createUnit(new UnitContext("u", memory, alloc, f -> { }, Map.of("addressWidth", "40"))))
+        assertThatThrownBy(() -> backend.createUnit(new UnitContext("u", memory, alloc, f -> { }, r -> { }, Map.of("addressWidth", "40"))))
                 .isInstanceOf(InvalidArgumentException.class).hasMessageContaining("addressWidth");
         assertThat(alloc.allocatedPages()).isZero();
-        IommuUnit unit = backend.createUnit(new UnitContext("u", memory, alloc, f -> { }, Map.of("pagingLevel", "first", "addressWidth", "57")));
+        IommuUnit unit = backend.createUnit(new UnitContext("u", memory, alloc, f -> { }, r -> { }, Map.of("pagingLevel", "first", "addressWidth", "57")));
         assertThat(unit.capabilities().parameter(Capability.PAGING_DOMAIN, "level")).contains("first level");
         assertThat(unit.capabilities().parameter(Capability.NESTING_PARENT_DOMAIN, "inputBits")).contains("57");
         assertThat(unit.registers()).containsKeys("CAP_REG", "ECAP_REG", "GSTS_REG", "RTADDR_REG");

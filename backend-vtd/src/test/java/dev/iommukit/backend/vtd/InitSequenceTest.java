@@ -47,7 +47,7 @@ class InitSequenceTest {
                 hw.write64(offset, value);
             }
         };
-        VtdDriver driver = new VtdDriver(new UnitContext("u", memory, alloc, f -> { }, Map.of()), recording, hw.dmaPort(),
+        VtdDriver driver = new VtdDriver(new UnitContext("u", memory, alloc, f -> { }, r -> { }, Map.of()), recording, hw.dmaPort(),
                 UnitOptions.DEFAULTS, 48);
         hw.connectFaultEvent(driver::onFaultInterrupt);
         driver.initialize();

@@ -31,6 +31,7 @@ final class VtdMachine implements AutoCloseable {
     final PhysicalMemory memory = PhysicalMemory.of(0, RAM);
     final PageAllocator allocator = new PageAllocator(memory, POOL, RAM - POOL);
     final List<Fault> reported = new CopyOnWriteArrayList<>();
+    final List<dev.iommukit.spi.iopf.PageRequest> pageRequests = new CopyOnWriteArrayList<>();
     final VtdHardware hw;
     final VtdDriver driver;
     final long pagesBefore;
@@ -41,7 +42,7 @@ final class VtdMachine implements AutoCloseable {
 
     VtdMachine(Map<String, String> options) {
         pagesBefore = allocator.allocatedPages();
-        UnitContext ctx = new UnitContext("vtd0", memory, allocator, reported::add, options);
+        UnitContext ctx = new UnitContext("vtd0", memory, allocator, reported::add, pageRequests::add, options);
         HardwareModel model = HardwareModel.defaults();
         hw = new VtdHardware(memory, model);
         driver = new VtdDriver(ctx, hw, hw.dmaPort(), UnitOptions.parse(options), model.hostAddressWidth());

@@ -9,5 +9,7 @@ public enum DomainType {
     /** Requests are translated through tables the domain's map and unmap program. */
     PAGING,
     /** Requests are translated through a process's CPU page tables, which the process owns. */
-    SVA
+    SVA,
+    /** A guest's stage-1 structures on top of a nesting-parent paging domain as stage 2. */
+    NESTED
 }

@@ -11,11 +11,23 @@ import dev.iommukit.spi.dma.AccessType;
  * with Config abort does).
  */
 public record Fault(RequesterId requester, int pasid, long address, AccessType access, FaultReason reason,
-                    VendorFaultRecord record) {
+                    VendorFaultRecord record, FaultStage stage) {
+    /** A fault that is not a translation stage's ({@link FaultStage#NONE}). */
+    public Fault(RequesterId requester, int pasid, long address, AccessType access, FaultReason reason,
+                 VendorFaultRecord record) {
+        this(requester, pasid, address, access, reason, record, FaultStage.NONE);
+    }
+
+    /** Whether the fault arose in the host's stage of a nested (or stage-2-only) translation. */
+    public boolean secondStage() {
+        return stage == FaultStage.STAGE_2;
+    }
+
     @Override
     public String toString() {
         return reason + " " + access + " 0x" + Long.toHexString(address) + " from " + requester
                 + (pasid == Pasid.NONE ? "" : " pasid " + pasid)
+                + (stage == FaultStage.STAGE_2 ? " stage 2" : "")
                 + " [" + record.name() + " 0x" + Integer.toHexString(record.code()) + "]";
     }
 }
