@@ -624,5 +624,12 @@ final class SmmuV3Walker implements UnitWalker {
             }
             return memory.read64(leaf.output() + (ipa & 4095));
         }
+
+        /** A stage-1 descriptor update (AF, dirty state) writes through stage 2, which must grant write. */
+        @Override
+        public boolean writable(long ipa) {
+            VmsaWalker.Leaf leaf = page(ipa);
+            return leaf != null && leaf.write();
+        }
     }
 }

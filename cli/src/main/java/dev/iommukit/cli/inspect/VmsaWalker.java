@@ -175,7 +175,14 @@ final class VmsaWalker {
                     + ": AF=0 -> F_ACCESS");
             return;
         }
-        boolean dbm = (d >>> 51 & 1) != 0 && config.hardwareDirty;
+        // A hardware update of the descriptor is a write to the table's own address space: in a nested walk that is a
+        // stage-2 write, which stage 2 must permit (else a stage-2 permission fault on the walk, CLASS=TT).
+        if (!af && !config.accessFlagFaultDisabled && !memory.writable(address)) {
+            trace.note(config.name + " L" + level + " leaf @" + hex(address) + " for " + input(ia)
+                    + ": AF=0, and stage 2 denies the write that sets it -> stage-2 F_PERMISSION");
+            return;
+        }
+        boolean dbm = (d >>> 51 & 1) != 0 && config.hardwareDirty && memory.writable(address);
         boolean read;
         boolean write;
         if (config.stage2) {

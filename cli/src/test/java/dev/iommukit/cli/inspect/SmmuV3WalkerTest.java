@@ -239,6 +239,43 @@ class SmmuV3WalkerTest {
         assertThat(ranges(r)).containsExactly("0x5000-0x5fff -> 0x90005000 rw 4K pages / S2 2M blocks");
     }
 
+    /**
+     * Nested, CD.HA=1 (§4.2 bit 43) with IDR0.HTTU=1 (§1.2 [7:6]): a guest leaf with AF=0 is usable only when the
+     * hardware can set AF, a write through stage 2 to the table page; a read-only stage-2 mapping of that page
+     * leaves it unreachable (stage-2 permission fault on the update, CLASS=TT).
+     */
+    @Test
+    void nested_accessFlagUpdateNeedsStage2Write_sec9() {
+        for (boolean tablesWritable : new boolean[] {true, false}) {
+            SmmuFixture f = SmmuFixture.linear(8);
+            f.registers.put("IDR0", SmmuFixture.IDR0 | 1L << 6);
+            long s2ttb = f.dump.alloc(2 * 4096);
+            long cdPa = f.dump.alloc(4096);
+            long hostTables = f.dump.alloc(16 * 4096);
+            f.dump.vmsaMap(12, 1, 40, s2ttb, 0x1000_0000L, cdPa, 3, s2(true, false));
+            for (int i = 0; i < 4; i++) {
+                f.dump.vmsaMap(12, 1, 40, s2ttb, 0x1000_1000L + 4096L * i, hostTables + 4096L * i, 3,
+                        s2(true, tablesWritable));
+            }
+            f.dump.vmsaMap(12, 1, 40, s2ttb, 0x2000_0000L, 0x9000_0000L, 2, s2(true, true));
+            long ipaL0 = 0x1000_1000L;
+            for (int level = 0; level < 3; level++) {
+                f.dump.write64(hostTables + 4096L * level, (ipaL0 + 4096L * (level + 1)) | 0b11);
+            }
+            long leafWithoutAf = (0x2000_5000L | s1(true, false) | 0b11) & ~(1L << 10);
+            f.dump.write64(hostTables + 3 * 4096L + 8 * 5, leafWithoutAf);
+            f.dump.write(cdPa, cd0(16, 0, 5, 1) | 1L << 43, cd1(ipaL0));
+            f.steLinear(SID, ste0(0b111, 0, 0x1000_0000L, 0), 0, ste2(1, 24, 1, 0, 5), s2ttb);
+            WalkResult r = walk(f.build(SID), SID, NONE);
+            if (tablesWritable) {
+                assertThat(ranges(r)).containsExactly("0x5000-0x5fff -> 0x90005000 rw 4K pages / S2 2M blocks");
+            } else {
+                assertThat(r.ranges()).isEmpty();
+                assertThat(r.notes()).anyMatch(n -> n.contains("AF=0, and stage 2 denies the write that sets it"));
+            }
+        }
+    }
+
     @Test
     void nested_stage1TableOutsideStage2_faultsThere_sec9() {
         SmmuFixture f = SmmuFixture.linear(8);
