@@ -275,7 +275,8 @@ public final class Machine implements AutoCloseable {
     }
 
     private static void addRanges(List<ReachableRange> out, Unit u, Device d, int pasid, Domain domain) {
-        if (domain == null || domain.type() == DomainType.BLOCKED) {
+        // A nested domain's stage 1 is the guest's, in guest memory: not the core's bookkeeping (dumps take it from the guest's).
+        if (domain == null || domain.type() == DomainType.BLOCKED || domain.type() == DomainType.NESTED) {
             return;
         }
         int rid = d.rid().value();

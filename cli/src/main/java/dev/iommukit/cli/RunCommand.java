@@ -2,6 +2,7 @@ package dev.iommukit.cli;
 
 import dev.iommukit.api.BackendRegistry;
 import dev.iommukit.api.Machine;
+import dev.iommukit.cli.dump.GuestStage1;
 import dev.iommukit.cli.dump.StateDumpWriter;
 import dev.iommukit.cli.scenario.InvalidScenarioException;
 import dev.iommukit.cli.scenario.RunResult;
@@ -89,7 +90,7 @@ public final class RunCommand implements Callable<Integer> {
         return result.ok() ? 0 : 1;
     }
 
-    private void dump(Machine machine) {
+    private void dump(Machine machine, GuestStage1 guests) {
         if (dumpFile == null) {
             return;
         }
@@ -98,7 +99,7 @@ public final class RunCommand implements Callable<Integer> {
             if (parent != null) {
                 Files.createDirectories(parent);
             }
-            StateDumpWriter.write(machine, dumpFile);
+            StateDumpWriter.write(machine, guests, dumpFile);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

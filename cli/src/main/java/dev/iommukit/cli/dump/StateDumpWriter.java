@@ -6,10 +6,14 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.util.DefaultIndenter;
 import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
 import dev.iommukit.api.Device;
+import dev.iommukit.api.Domain;
 import dev.iommukit.api.Machine;
+import dev.iommukit.api.Mapping;
+import dev.iommukit.api.NestedDomain;
 import dev.iommukit.api.ReachableRange;
 import dev.iommukit.api.Unit;
 import dev.iommukit.spi.device.Pasid;
+import dev.iommukit.spi.domain.Permissions;
 import dev.iommukit.spi.memory.PhysicalMemory;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -18,7 +22,10 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Comparator;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -27,6 +34,12 @@ import java.util.Map;
  * non-zero 4 KiB page of physical memory, and the ranges the API says each requester can reach.
  * Values that may exceed 2^53 are {@code "0x..."} strings; an outside tool needs nothing else to
  * walk the structures and compare.
+ *
+ * <p>Nested attachments (a VT-d guest first level at a PASID, an SMMUv3 guest CD table) appear in
+ * {@code expect} as input address to final physical address: the guest's own mappings, from its
+ * bookkeeping ({@link GuestStage1}), composed with the stage 2 the core knows (the parent domain's
+ * mappings, guest-physical to host-physical), permissions intersected. Without guest bookkeeping they
+ * contribute nothing.
  */
 public final class StateDumpWriter {
     /** The value of the document's {@code format} field. */
@@ -37,13 +50,23 @@ public final class StateDumpWriter {
 
     /** Writes the dump of {@code machine} to {@code file}, replacing it. */
     public static void write(Machine machine, Path file) throws IOException {
+        write(machine, GuestStage1.NONE, file);
+    }
+
+    /** Writes the dump of {@code machine}, nested attachments described by {@code guests}, to {@code file}. */
+    public static void write(Machine machine, GuestStage1 guests, Path file) throws IOException {
         try (OutputStream out = Files.newOutputStream(file)) {
-            write(machine, out);
+            write(machine, guests, out);
         }
     }
 
     /** Writes the dump of {@code machine} to {@code out} as UTF-8 JSON; {@code out} stays open. */
     public static void write(Machine machine, OutputStream out) throws IOException {
+        write(machine, GuestStage1.NONE, out);
+    }
+
+    /** As {@link #write(Machine, OutputStream)}, nested attachments described by {@code guests}. */
+    public static void write(Machine machine, GuestStage1 guests, OutputStream out) throws IOException {
         try (JsonGenerator g = JSON.createGenerator(out, JsonEncoding.UTF8)) {
             g.disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET);
             g.setPrettyPrinter(new DefaultPrettyPrinter().withObjectIndenter(DefaultIndenter.SYSTEM_LINEFEED_INSTANCE.withLinefeed("\n"))
@@ -52,7 +75,7 @@ public final class StateDumpWriter {
             g.writeStringField("format", FORMAT);
             writeUnits(g, machine);
             writeMemory(g, machine.memory());
-            writeExpect(g, machine);
+            writeExpect(g, machine, guests);
             g.writeEndObject();
             g.writeRaw('\n');
         }
@@ -60,9 +83,14 @@ public final class StateDumpWriter {
 
     /** The dump of {@code machine} as a string. */
     public static String toString(Machine machine) {
+        return toString(machine, GuestStage1.NONE);
+    }
+
+    /** The dump of {@code machine}, nested attachments described by {@code guests}, as a string. */
+    public static String toString(Machine machine, GuestStage1 guests) {
         var out = new java.io.ByteArrayOutputStream();
         try {
-            write(machine, out);
+            write(machine, guests, out);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -122,9 +150,11 @@ public final class StateDumpWriter {
         g.writeEndObject();
     }
 
-    private static void writeExpect(JsonGenerator g, Machine machine) throws IOException {
+    private static void writeExpect(JsonGenerator g, Machine machine, GuestStage1 guests) throws IOException {
         g.writeArrayFieldStart("expect");
-        for (ReachableRange r : machine.reachableRanges()) {
+        List<ReachableRange> ranges = new ArrayList<>(machine.reachableRanges());
+        ranges.addAll(nestedRanges(machine, guests));
+        for (ReachableRange r : ranges) {
             if (!r.identity() && !r.read() && !r.write()) {
                 continue;
             }
@@ -148,6 +178,64 @@ public final class StateDumpWriter {
             g.writeEndObject();
         }
         g.writeEndArray();
+    }
+
+    /** The ranges of every nested attachment: the guest's stage 1 composed with the parent domain (stage 2). */
+    static List<ReachableRange> nestedRanges(Machine machine, GuestStage1 guests) {
+        List<ReachableRange> out = new ArrayList<>();
+        for (Unit u : machine.units()) {
+            for (Device d : u.devices()) {
+                nested(out, u, d, Pasid.NONE, d.domain(), guests);
+                for (Map.Entry<Integer, Domain> e : d.pasidAttachments().entrySet()) {
+                    nested(out, u, d, e.getKey(), e.getValue(), guests);
+                }
+            }
+        }
+        return out;
+    }
+
+    private static void nested(List<ReachableRange> out, Unit u, Device d, int pasid, Domain domain, GuestStage1 guests) {
+        if (!(domain instanceof NestedDomain nested)) {
+            return;
+        }
+        List<Mapping> stage2 = new ArrayList<>(nested.parent().mappings());
+        stage2.sort(Comparator.comparingLong(Mapping::iova));
+        for (Map.Entry<Integer, GuestStage1.Stage1> e : guests.requesters(d, pasid, nested).entrySet()) {
+            int requesterPasid = e.getKey();
+            GuestStage1.Stage1 stage1 = e.getValue();
+            if (stage1.bypass()) {
+                for (Mapping m : stage2) {
+                    add(out, u, d, requesterPasid, m.iova(), m.size(), m.pa(), m.permissions());
+                }
+                continue;
+            }
+            List<GuestStage1.Range> s1 = new ArrayList<>(stage1.ranges());
+            s1.sort(Comparator.comparingLong(GuestStage1.Range::va));
+            for (GuestStage1.Range r : s1) {
+                compose(out, u, d, requesterPasid, r, stage2);
+            }
+        }
+    }
+
+    /** The parts of one guest range whose guest-physical addresses stage 2 maps, permissions intersected. */
+    private static void compose(List<ReachableRange> out, Unit u, Device d, int pasid, GuestStage1.Range r, List<Mapping> stage2) {
+        long gpaEnd = r.gpa() + r.size();
+        for (Mapping m : stage2) {
+            long start = Math.max(r.gpa(), m.iova());
+            long end = Math.min(gpaEnd, m.iova() + m.size());
+            if (Long.compareUnsigned(start, end) >= 0) {
+                continue;
+            }
+            add(out, u, d, pasid, r.va() + (start - r.gpa()), end - start, m.pa() + (start - m.iova()), r.permissions() & m.permissions());
+        }
+    }
+
+    private static void add(List<ReachableRange> out, Unit u, Device d, int pasid, long iova, long size, long pa, int permissions) {
+        boolean read = (permissions & Permissions.READ) != 0;
+        boolean write = (permissions & Permissions.WRITE) != 0;
+        if (read || write) {
+            out.add(new ReachableRange(u.name(), d.rid().value(), pasid, false, iova, size, pa, read, write));
+        }
     }
 
     private static String hex(long value) {

@@ -3,7 +3,12 @@ package dev.iommukit.cli.scenario;
 import dev.iommukit.spi.dma.AccessType;
 import dev.iommukit.spi.domain.DomainType;
 import dev.iommukit.spi.fault.FaultReason;
+import dev.iommukit.spi.fault.FaultStage;
+import dev.iommukit.spi.nested.CacheInvalidation;
+import dev.iommukit.spi.nested.SmmuContextTableConfig;
+import dev.iommukit.spi.nested.VtdGuestPasidFlag;
 import java.util.List;
+import java.util.Set;
 import java.util.UUID;
 
 /** What one step of a scenario does; each kind is a record named after its {@code "op"}. */
@@ -126,9 +131,18 @@ public sealed interface Operation {
      * its vendor-neutral reason and, optionally, the architecture's name for it. {@code data}: the
      * bytes a read must return.
      */
-    record DmaExpectation(Long pa, VirtualAddress va, FaultReason fault, String vendor, byte[] data) {
+    record DmaExpectation(Long pa, VirtualAddress va, GuestAddress gpa, FaultReason fault, String vendor, FaultStage stage,
+                          byte[] data, Integer pageRequests) {
         public boolean expectsFault() {
             return fault != null;
+        }
+    }
+
+    /** A guest-physical address of the guest named {@code guest}. */
+    record GuestAddress(String guest, long gpa) {
+        @Override
+        public String toString() {
+            return guest + " gpa " + Numbers.hex(gpa);
         }
     }
 
@@ -271,8 +285,11 @@ public sealed interface Operation {
         }
     }
 
-    /** {@code container}: a VFIO-style container called {@code name}, owned by process {@code owner}. */
-    record NewContainer(String name, String owner) implements Operation {
+    /**
+     * {@code container}: a VFIO-style container called {@code name}, owned by process {@code owner};
+     * {@code nesting}: of type TYPE1_NESTING (its domains can be stages 2 of guests).
+     */
+    record NewContainer(String name, String owner, boolean nesting) implements Operation {
         @Override
         public String op() {
             return "container";
@@ -332,6 +349,233 @@ public sealed interface Operation {
         }
     }
 
+    // ------------------------------------------------------------------ I/O page faults
+
+    /** {@code mmapLazy}: memory of {@code process} whose pages appear on first touch; {@code as} names it. */
+    record MmapLazy(String process, long size, int permissions, String as) implements Operation {
+        @Override
+        public String op() {
+            return "mmapLazy";
+        }
+    }
+
+    /** {@code enablePageRequests} / {@code disablePageRequests}: ATS and PRI on {@code device}. */
+    record PageRequests(String device, boolean enable) implements Operation {
+        @Override
+        public String op() {
+            return enable ? "enablePageRequests" : "disablePageRequests";
+        }
+    }
+
+    /** The page request handlers a scenario can register. */
+    enum HandlerKind {
+        /** {@code svaFaultIn}: faults the page in on the bound process's side (PageRequestHandler.svaFaultIn()). */
+        SVA_FAULT_IN("svaFaultIn"),
+        /** {@code invalidRequest}: answers every request as an invalid request. */
+        INVALID_REQUEST("invalidRequest");
+
+        private final String json;
+
+        HandlerKind(String json) {
+            this.json = json;
+        }
+
+        public String json() {
+            return json;
+        }
+    }
+
+    /** {@code pageRequestHandler}: registers a handler for the page requests of {@code device}. */
+    record PageRequestHandlerOp(String device, HandlerKind handler) implements Operation {
+        @Override
+        public String op() {
+            return "pageRequestHandler";
+        }
+    }
+
+    /** {@code removePageRequestHandler}: closes the registration (BUSY while requests are unanswered). */
+    record RemovePageRequestHandler(String device) implements Operation {
+        @Override
+        public String op() {
+            return "removePageRequestHandler";
+        }
+    }
+
+    // ------------------------------------------------------------------ guests
+
+    /** A PASID named by a number or by a name recorded earlier ({@code pasidAs}). */
+    record PasidRef(int value, String name) {
+        @Override
+        public String toString() {
+            return name != null ? name : Integer.toString(value);
+        }
+    }
+
+    /** {@code guestPasidQuota}: how many guest PASIDs the containers of {@code owner} may hold together. */
+    record GuestPasidQuota(String owner, int quota) implements Operation {
+        @Override
+        public String op() {
+            return "guestPasidQuota";
+        }
+    }
+
+    /** {@code guest}: a guest of {@code ramSize} bytes whose stage 2 is {@code container}'s domains. */
+    record NewGuest(String name, String container, long ramSize) implements Operation {
+        @Override
+        public String op() {
+            return "guest";
+        }
+    }
+
+    /** Formats of guest page tables, by their JSON names. */
+    enum GuestTableFormat {
+        X86_64_4LEVEL("x86_64_4level", 48),
+        X86_64_5LEVEL("x86_64_5level", 57),
+        AARCH64_4K_48BIT("aarch64_4k_48bit", 48);
+
+        private final String json;
+        private final int addressWidth;
+
+        GuestTableFormat(String json, int addressWidth) {
+            this.json = json;
+            this.addressWidth = addressWidth;
+        }
+
+        public String json() {
+            return json;
+        }
+
+        /** The input address width of the format (a VT-d guest PASID bind's addressWidth). */
+        public int addressWidth() {
+            return addressWidth;
+        }
+    }
+
+    /** {@code guestPageTable}: a page table the guest builds in its RAM. */
+    record GuestPageTable(String name, String guest, GuestTableFormat format) implements Operation {
+        @Override
+        public String op() {
+            return "guestPageTable";
+        }
+    }
+
+    /** {@code guestMap}: the guest maps {@code [va, va + size)} to {@code gpa} in {@code table}. */
+    record GuestMap(String table, long va, long gpa, long size, int permissions) implements Operation {
+        @Override
+        public String op() {
+            return "guestMap";
+        }
+    }
+
+    /** {@code guestUnmap}: the guest removes {@code [va, va + size)} from {@code table}. */
+    record GuestUnmap(String table, long va, long size) implements Operation {
+        @Override
+        public String op() {
+            return "guestUnmap";
+        }
+    }
+
+    /** {@code guestWriteMemory} / {@code guestCheckMemory}: bytes at a guest-physical address. */
+    record GuestBytes(String guest, long gpa, byte[] data, boolean check) implements Operation {
+        @Override
+        public String op() {
+            return check ? "guestCheckMemory" : "guestWriteMemory";
+        }
+    }
+
+    /** {@code guestContextTable}: a linear SMMUv3 CD table of {@code 2^cdMaxBits} CDs in guest RAM. */
+    record GuestContextTable(String name, String guest, int cdMaxBits) implements Operation {
+        @Override
+        public String op() {
+            return "guestContextTable";
+        }
+    }
+
+    /**
+     * {@code writeContextDescriptor} / {@code clearContextDescriptor}: the guest writes CD {@code ssid}
+     * of {@code contextTable} for {@code table} under {@code asid}, or clears it.
+     */
+    record ContextDescriptor(String contextTable, int ssid, String table, int asid, boolean clear) implements Operation {
+        @Override
+        public String op() {
+            return clear ? "clearContextDescriptor" : "writeContextDescriptor";
+        }
+    }
+
+    /** {@code allocGuestPasid}: a guest PASID from {@code container}, recorded as {@code pasidAs}. */
+    record AllocGuestPasid(String container, String pasidAs) implements Operation {
+        @Override
+        public String op() {
+            return "allocGuestPasid";
+        }
+    }
+
+    /** {@code freeGuestPasid}. */
+    record FreeGuestPasid(String container, PasidRef pasid) implements Operation {
+        @Override
+        public String op() {
+            return "freeGuestPasid";
+        }
+    }
+
+    /**
+     * {@code bindGuestPasid} / {@code unbindGuestPasid}: a guest PASID on a whole PCI {@code device} or an
+     * {@code mdev} of {@code container}; a bind names the guest page {@code table} (its root is the first-level
+     * pointer), the address width ({@code null}: the table format's) and the flags.
+     */
+    record GuestPasidBinding(String container, String device, String mdev, PasidRef pasid, String table, Integer addressWidth,
+                             Set<VtdGuestPasidFlag> flags, boolean unbind) implements Operation {
+        public GuestPasidBinding {
+            flags = flags == null ? null : Set.copyOf(flags);
+        }
+
+        @Override
+        public String op() {
+            return unbind ? "unbindGuestPasid" : "bindGuestPasid";
+        }
+    }
+
+    /** {@code attachPasidTable}: the guest CD table to the whole {@code device} (STE nested). */
+    record AttachPasidTable(String container, String device, String contextTable,
+                            SmmuContextTableConfig.DefaultSubstream defaultSubstream) implements Operation {
+        @Override
+        public String op() {
+            return "attachPasidTable";
+        }
+    }
+
+    /** {@code detachPasidTable}: back to the container's stage-2 domain. */
+    record DetachPasidTable(String container, String device) implements Operation {
+        @Override
+        public String op() {
+            return "detachPasidTable";
+        }
+    }
+
+    /** One invalidation of a {@code guestInvalidate} batch, PASID unresolved; the run builds the CacheInvalidation. */
+    record InvalidationSpec(Set<CacheInvalidation.Cache> caches, CacheInvalidation.Granularity granularity, PasidRef pasid,
+                            int asid, long address, long granuleSize, long granules, boolean leaf) {
+        public InvalidationSpec {
+            caches = Set.copyOf(caches);
+        }
+    }
+
+    /**
+     * {@code guestInvalidate}: a batch of guest invalidations through {@code container} for a whole PCI
+     * {@code device} or an {@code mdev}; {@code expectCompleted}: how many must complete (null: all).
+     */
+    record GuestInvalidate(String container, String device, String mdev, List<InvalidationSpec> batch, Integer expectCompleted)
+            implements Operation {
+        public GuestInvalidate {
+            batch = List.copyOf(batch);
+        }
+
+        @Override
+        public String op() {
+            return "guestInvalidate";
+        }
+    }
+
     // ------------------------------------------------------------------ checks
 
     /**
@@ -339,8 +583,9 @@ public sealed interface Operation {
      * expectation is a number or the name of a snapshot an earlier check saved with {@code save}.
      */
     record Check(Counter pasidsInUse, Counter tablePagesInUse, Counter processPagesInUse, String process,
-                 Long lockedBytes, Boolean alive, String device, Integer auxDomains, String parent, String type,
-                 Integer availableInstances, String save) implements Operation {
+                 Long lockedBytes, Boolean alive, String device, Integer auxDomains, Integer pendingPageRequests,
+                 String parent, String type, Integer availableInstances, String container, Integer guestPasids,
+                 String save) implements Operation {
         @Override
         public String op() {
             return "check";

@@ -43,6 +43,34 @@ import dev.iommukit.cli.scenario.Operation.MapRange;
 import dev.iommukit.cli.scenario.Operation.UnitDomain;
 import dev.iommukit.cli.scenario.Operation.UnmapRange;
 import dev.iommukit.cli.scenario.Operation.WriteMemory;
+import dev.iommukit.cli.scenario.Operation.AllocGuestPasid;
+import dev.iommukit.cli.scenario.Operation.AttachPasidTable;
+import dev.iommukit.cli.scenario.Operation.ContextDescriptor;
+import dev.iommukit.cli.scenario.Operation.DetachPasidTable;
+import dev.iommukit.cli.scenario.Operation.FreeGuestPasid;
+import dev.iommukit.cli.scenario.Operation.GuestAddress;
+import dev.iommukit.cli.scenario.Operation.GuestBytes;
+import dev.iommukit.cli.scenario.Operation.GuestContextTable;
+import dev.iommukit.cli.scenario.Operation.GuestInvalidate;
+import dev.iommukit.cli.scenario.Operation.GuestMap;
+import dev.iommukit.cli.scenario.Operation.GuestPageTable;
+import dev.iommukit.cli.scenario.Operation.GuestPasidBinding;
+import dev.iommukit.cli.scenario.Operation.GuestPasidQuota;
+import dev.iommukit.cli.scenario.Operation.GuestTableFormat;
+import dev.iommukit.cli.scenario.Operation.GuestUnmap;
+import dev.iommukit.cli.scenario.Operation.HandlerKind;
+import dev.iommukit.cli.scenario.Operation.InvalidationSpec;
+import dev.iommukit.cli.scenario.Operation.MmapLazy;
+import dev.iommukit.cli.scenario.Operation.NewGuest;
+import dev.iommukit.cli.scenario.Operation.PageRequestHandlerOp;
+import dev.iommukit.cli.scenario.Operation.PageRequests;
+import dev.iommukit.cli.scenario.Operation.PasidRef;
+import dev.iommukit.cli.scenario.Operation.RemovePageRequestHandler;
+import dev.iommukit.spi.fault.FaultStage;
+import dev.iommukit.spi.nested.CacheInvalidation;
+import dev.iommukit.spi.nested.SmmuContextTableConfig;
+import dev.iommukit.spi.nested.VtdGuestPasidFlag;
+import java.util.EnumSet;
 import dev.iommukit.spi.device.Pasid;
 import dev.iommukit.spi.device.RequesterId;
 import dev.iommukit.spi.dma.AccessType;
@@ -98,13 +126,23 @@ public final class ScenarioParser {
     private final Map<String, String> mdevs = new HashMap<>();
     /** Containers by name, with the process that owns each. */
     private final Map<String, String> containers = new HashMap<>();
+    /** Guests by name, with their containers. */
+    private final Map<String, String> guests = new HashMap<>();
+    /** Guest page tables by name, with their formats. */
+    private final Map<String, GuestTableFormat> guestTables = new HashMap<>();
+    /** Guest CD tables by name. */
+    private final Set<String> contextTables = new HashSet<>();
 
     /** Every {@code op} the format knows, in the order the documentation lists them. */
     static final List<String> OPERATIONS = List.of("pagingDomain", "identityDomain", "blockedDomain", "map", "unmap", "attach",
             "replace", "detach", "attachPasid", "replacePasid", "detachPasid", "close", "writeMemory", "checkMemory", "dma",
             "process", "mmap", "munmap", "writeProcessMemory", "checkProcessMemory", "exit", "enableAux", "disableAux",
             "attachAux", "detachAux", "bindSva", "unbindSva", "mdevParent", "mdevCreate", "mdevRemove", "container", "containerAttach",
-            "containerDetach", "mapDma", "unmapDma", "containerInfo", "containerClose", "check");
+            "containerDetach", "mapDma", "unmapDma", "containerInfo", "containerClose", "mmapLazy", "enablePageRequests",
+            "disablePageRequests", "pageRequestHandler", "removePageRequestHandler", "guestPasidQuota", "guest", "guestPageTable",
+            "guestMap", "guestUnmap", "guestWriteMemory", "guestCheckMemory", "guestContextTable", "writeContextDescriptor",
+            "clearContextDescriptor", "allocGuestPasid", "freeGuestPasid", "bindGuestPasid", "unbindGuestPasid", "attachPasidTable",
+            "detachPasidTable", "guestInvalidate", "check");
 
     private ScenarioParser() {}
 
@@ -307,6 +345,30 @@ public final class ScenarioParser {
             case "unmapDma" -> new UnmapDma(containerRef(f), f.number("iova"), positive(f, "size"), f.optNumber("expectUnmapped"));
             case "containerInfo" -> containerInfo(f);
             case "containerClose" -> new ContainerClose(containerRef(f));
+            case "mmapLazy" -> mmapLazy(f);
+            case "enablePageRequests" -> new PageRequests(deviceRef(f), true);
+            case "disablePageRequests" -> new PageRequests(deviceRef(f), false);
+            case "pageRequestHandler" -> new PageRequestHandlerOp(deviceRef(f), handlerKind(f));
+            case "removePageRequestHandler" -> new RemovePageRequestHandler(deviceRef(f));
+            case "guestPasidQuota" -> new GuestPasidQuota(processRef(f, "owner"), f.integer("quota", 0, 1 << Pasid.MAX_WIDTH));
+            case "guest" -> newGuest(f);
+            case "guestPageTable" -> guestPageTable(f);
+            case "guestMap" -> new GuestMap(guestTableRef(f, "table"), f.number("va"), f.number("gpa"), positive(f, "size"),
+                    permissions(f, "perms"));
+            case "guestUnmap" -> new GuestUnmap(guestTableRef(f, "table"), f.number("va"), positive(f, "size"));
+            case "guestWriteMemory" -> new GuestBytes(guestRef(f, "guest"), f.number("gpa"), bytes(f, true), false);
+            case "guestCheckMemory" -> new GuestBytes(guestRef(f, "guest"), f.number("gpa"), bytes(f, true), true);
+            case "guestContextTable" -> guestContextTable(f);
+            case "writeContextDescriptor" -> new ContextDescriptor(contextTableRef(f), f.integer("ssid", 0, MAX_PASID),
+                    guestTableRef(f, "table"), f.integer("asid", 0, 0xFFFF), false);
+            case "clearContextDescriptor" -> new ContextDescriptor(contextTableRef(f), f.integer("ssid", 0, MAX_PASID), null, 0, true);
+            case "allocGuestPasid" -> allocGuestPasid(f);
+            case "freeGuestPasid" -> new FreeGuestPasid(containerRef(f), pasidRef(f, "pasid"));
+            case "bindGuestPasid" -> guestPasidBinding(f, false);
+            case "unbindGuestPasid" -> guestPasidBinding(f, true);
+            case "attachPasidTable" -> attachPasidTable(f);
+            case "detachPasidTable" -> new DetachPasidTable(containerRef(f), deviceRef(f));
+            case "guestInvalidate" -> guestInvalidate(f);
             case "check" -> check(f);
             default -> throw new InvalidScenarioException(f.path("op"), "unknown operation \"" + op + "\"; known: " + String.join(", ", OPERATIONS));
         };
@@ -418,7 +480,8 @@ public final class ScenarioParser {
         } else if (pasidNode != null) {
             if (pasidNode.isTextual() && !looksLikeNumber(pasidNode.textValue())) {
                 throw new InvalidScenarioException(f.path("pasid"), "no PASID named '" + pasidNode.textValue()
-                        + "' is recorded by an earlier attachAux or bindSva (pasidAs); names: " + new java.util.TreeSet<>(pasidNames));
+                        + "' is recorded by an earlier attachAux, bindSva or allocGuestPasid (pasidAs); names: "
+                        + new java.util.TreeSet<>(pasidNames));
             }
             pasid = f.integer("pasid", 0, MAX_PASID);
         }
@@ -471,12 +534,31 @@ public final class ScenarioParser {
             }
             f.raw("offset");
         }
+        GuestAddress gpa = null;
+        if (f.has("guest") || f.has("gpa")) {
+            gpa = new GuestAddress(guestRef(f, "guest"), f.number("gpa"));
+        }
         String faultText = f.optString("fault");
         String vendor = f.optString("vendor");
+        String stageText = f.optString("stage");
+        Integer pageRequests = f.optInteger("pageRequests", 0, 1 << 20);
         byte[] data = bytes(f, false);
-        if ((pa == null && va == null) == (faultText == null)) {
+        int outcomes = (pa != null ? 1 : 0) + (va != null ? 1 : 0) + (gpa != null ? 1 : 0) + (faultText != null ? 1 : 0);
+        if (outcomes != 1) {
             throw new InvalidScenarioException(f.path(), "must give exactly one of \"pa\" (the request succeeds), \"mmap\" (it reaches"
-                    + " that process memory) or \"fault\"");
+                    + " that process memory), \"guest\" with \"gpa\" (it reaches that guest-physical page) or \"fault\"");
+        }
+        FaultStage stage = null;
+        if (stageText != null) {
+            if (faultText == null) {
+                throw new InvalidScenarioException(f.path("stage"), "names the stage of a fault and goes with \"fault\"");
+            }
+            try {
+                stage = FaultStage.valueOf(stageText.toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new InvalidScenarioException(f.path("stage"), "must be one of " + Arrays.toString(FaultStage.values())
+                        + ", was \"" + stageText + "\"");
+            }
         }
         FaultReason reason = null;
         if (faultText != null) {
@@ -493,7 +575,7 @@ public final class ScenarioParser {
             throw new InvalidScenarioException(f.path("vendor"), "names the architectural fault and goes with \"fault\"");
         }
         f.finish();
-        return new DmaExpectation(pa, va, reason, vendor, data);
+        return new DmaExpectation(pa, va, gpa, reason, vendor, stage, data, pageRequests);
     }
 
     // ------------------------------------------------------------------ processes
@@ -632,7 +714,8 @@ public final class ScenarioParser {
     }
 
     private Operation check(Fields f) {
-        for (String known : List.of("device", "auxDomains", "parent", "type", "availableInstances")) {
+        for (String known : List.of("device", "auxDomains", "pendingPageRequests", "parent", "type", "availableInstances",
+                "container", "guestPasids")) {
             f.raw(known);
         }
         Counter pasids = counter(f, "pasidsInUse");
@@ -651,9 +734,20 @@ public final class ScenarioParser {
         }
         String device = null;
         Integer aux = null;
-        if (f.has("device") || f.has("auxDomains")) {
+        Integer pending = null;
+        if (f.has("device") || f.has("auxDomains") || f.has("pendingPageRequests")) {
             device = deviceRef(f);
-            aux = f.integer("auxDomains", 0, Integer.MAX_VALUE);
+            aux = f.optInteger("auxDomains", 0, Integer.MAX_VALUE);
+            pending = f.optInteger("pendingPageRequests", 0, Integer.MAX_VALUE);
+            if (aux == null && pending == null) {
+                throw new InvalidScenarioException(f.path("device"), "goes with \"auxDomains\" or \"pendingPageRequests\"");
+            }
+        }
+        String container = null;
+        Integer guestPasids = null;
+        if (f.has("container") || f.has("guestPasids")) {
+            container = containerRef(f);
+            guestPasids = f.integer("guestPasids", 0, Integer.MAX_VALUE);
         }
         String parent = null;
         String type = null;
@@ -667,13 +761,214 @@ public final class ScenarioParser {
         if (save != null) {
             snapshots.add(save);
         }
-        Check c = new Check(pasids, tablePages, processPages, process, locked, alive, device, aux, parent, type, available, save);
+        Check c = new Check(pasids, tablePages, processPages, process, locked, alive, device, aux, pending, parent, type, available,
+                container, guestPasids, save);
         if (pasids == null && tablePages == null && processPages == null && process == null && device == null && parent == null
-                && save == null) {
+                && container == null && save == null) {
             throw new InvalidScenarioException(f.path(), "checks nothing; give pasidsInUse, tablePagesInUse, processPagesInUse, "
-                    + "process with lockedBytes or alive, device with auxDomains, parent and type with availableInstances, or save");
+                    + "process with lockedBytes or alive, device with auxDomains or pendingPageRequests, parent and type with "
+                    + "availableInstances, container with guestPasids, or save");
         }
         return c;
+    }
+
+    // ------------------------------------------------------------------ I/O page faults
+
+    private Operation mmapLazy(Fields f) {
+        String process = processRef(f, "process");
+        long size = positive(f, "size");
+        int permissions = permissions(f, "perms");
+        String as = newName(f, "as", mmaps.keySet(), "mmap");
+        if (as != null) {
+            mmaps.put(as, process);
+        }
+        return new MmapLazy(process, size, permissions, as);
+    }
+
+    private static HandlerKind handlerKind(Fields f) {
+        String text = f.string("handler");
+        for (HandlerKind k : HandlerKind.values()) {
+            if (k.json().equals(text)) {
+                return k;
+            }
+        }
+        throw new InvalidScenarioException(f.path("handler"), "must be \"svaFaultIn\" or \"invalidRequest\", was \"" + text + "\"");
+    }
+
+    // ------------------------------------------------------------------ guests
+
+    private Operation newGuest(Fields f) {
+        String name = f.string("name");
+        if (guests.containsKey(name) || looksLikeNumber(name)) {
+            throw new InvalidScenarioException(f.path("name"), "guest '" + name + "' is already defined or reads as a number");
+        }
+        String container = containerRef(f);
+        guests.put(name, container);
+        return new NewGuest(name, container, positive(f, "ramSize"));
+    }
+
+    private String guestRef(Fields f, String field) {
+        String name = f.string(field);
+        if (!guests.containsKey(name)) {
+            throw new InvalidScenarioException(f.path(field), "no guest named '" + name + "' is defined by an earlier operation (guest)");
+        }
+        return name;
+    }
+
+    private Operation guestPageTable(Fields f) {
+        String name = f.string("name");
+        if (guestTables.containsKey(name) || contextTables.contains(name)) {
+            throw new InvalidScenarioException(f.path("name"), "guest table '" + name + "' is already defined by an earlier operation");
+        }
+        String guest = guestRef(f, "guest");
+        String text = f.string("format");
+        GuestTableFormat format = null;
+        for (GuestTableFormat g : GuestTableFormat.values()) {
+            if (g.json().equals(text)) {
+                format = g;
+            }
+        }
+        if (format == null) {
+            throw new InvalidScenarioException(f.path("format"), "must be \"x86_64_4level\", \"x86_64_5level\" or \"aarch64_4k_48bit\", was \""
+                    + text + "\"");
+        }
+        guestTables.put(name, format);
+        return new GuestPageTable(name, guest, format);
+    }
+
+    private String guestTableRef(Fields f, String field) {
+        String name = f.string(field);
+        if (!guestTables.containsKey(name)) {
+            throw new InvalidScenarioException(f.path(field), "no guest page table named '" + name
+                    + "' is defined by an earlier operation (guestPageTable)");
+        }
+        return name;
+    }
+
+    private Operation guestContextTable(Fields f) {
+        String name = f.string("name");
+        if (guestTables.containsKey(name) || !contextTables.add(name)) {
+            throw new InvalidScenarioException(f.path("name"), "guest table '" + name + "' is already defined by an earlier operation");
+        }
+        return new GuestContextTable(name, guestRef(f, "guest"), f.integer("cdMaxBits", 0, 20));
+    }
+
+    private String contextTableRef(Fields f) {
+        String name = f.string("contextTable");
+        if (!contextTables.contains(name)) {
+            throw new InvalidScenarioException(f.path("contextTable"), "no guest CD table named '" + name
+                    + "' is defined by an earlier operation (guestContextTable)");
+        }
+        return name;
+    }
+
+    private Operation allocGuestPasid(Fields f) {
+        String container = containerRef(f);
+        String pasidAs = newName(f, "pasidAs", pasidNames, "PASID");
+        if (pasidAs != null) {
+            pasidNames.add(pasidAs);
+        }
+        return new AllocGuestPasid(container, pasidAs);
+    }
+
+    /** A PASID given as a number or as a name recorded by an earlier {@code pasidAs}. */
+    private PasidRef pasidRef(Fields f, String field) {
+        JsonNode v = f.required(field);
+        if (v.isTextual() && pasidNames.contains(v.textValue())) {
+            return new PasidRef(0, v.textValue());
+        }
+        if (v.isTextual() && !looksLikeNumber(v.textValue())) {
+            throw new InvalidScenarioException(f.path(field), "no PASID named '" + v.textValue()
+                    + "' is recorded by an earlier attachAux, bindSva or allocGuestPasid (pasidAs); names: " + new TreeSet<>(pasidNames));
+        }
+        return new PasidRef(f.integer(field, 0, MAX_PASID), null);
+    }
+
+    /** {@code device} (a whole PCI device) or {@code mdev}: exactly one; the other of the pair is null. */
+    private String[] deviceOrMdev(Fields f) {
+        if (f.has("mdev") == f.has("device")) {
+            throw new InvalidScenarioException(f.path(), "give exactly one of \"device\" (a whole PCI device) or \"mdev\"");
+        }
+        if (f.has("mdev")) {
+            f.raw("device");
+            return new String[] {null, mdevRef(f)};
+        }
+        f.raw("mdev");
+        return new String[] {deviceRef(f), null};
+    }
+
+    private Operation guestPasidBinding(Fields f, boolean unbind) {
+        String container = containerRef(f);
+        String[] target = deviceOrMdev(f);
+        PasidRef pasid = pasidRef(f, "pasid");
+        if (unbind) {
+            return new GuestPasidBinding(container, target[0], target[1], pasid, null, null, null, true);
+        }
+        String table = guestTableRef(f, "table");
+        Integer width = f.optInteger("addressWidth", 0, 64);
+        Set<VtdGuestPasidFlag> flags = EnumSet.noneOf(VtdGuestPasidFlag.class);
+        JsonNode list = f.raw("flags");
+        if (list != null) {
+            if (!list.isArray()) {
+                throw new InvalidScenarioException(f.path("flags"), "must be a JSON array of flag names such as [\"SRE\"]");
+            }
+            for (int i = 0; i < list.size(); i++) {
+                flags.add(enumValue(VtdGuestPasidFlag.class, list.get(i), f.path("flags") + "[" + i + "]"));
+            }
+        }
+        return new GuestPasidBinding(container, target[0], target[1], pasid, table, width, flags, false);
+    }
+
+    private static <E extends Enum<E>> E enumValue(Class<E> type, JsonNode v, String path) {
+        if (v != null && v.isTextual()) {
+            for (E e : type.getEnumConstants()) {
+                if (e.name().equals(v.textValue())) {
+                    return e;
+                }
+            }
+        }
+        throw new InvalidScenarioException(path, "must be one of " + Arrays.toString(type.getEnumConstants()) + ", was "
+                + Fields.describe(v));
+    }
+
+    private Operation attachPasidTable(Fields f) {
+        String container = containerRef(f);
+        String device = deviceRef(f);
+        String table = contextTableRef(f);
+        JsonNode ds = f.raw("defaultSubstream");
+        SmmuContextTableConfig.DefaultSubstream dss = ds == null ? SmmuContextTableConfig.DefaultSubstream.SUBSTREAM_0
+                : enumValue(SmmuContextTableConfig.DefaultSubstream.class, ds, f.path("defaultSubstream"));
+        return new AttachPasidTable(container, device, table, dss);
+    }
+
+    private Operation guestInvalidate(Fields f) {
+        String container = containerRef(f);
+        String[] target = deviceOrMdev(f);
+        List<InvalidationSpec> batch = new ArrayList<>();
+        for (Fields e : f.objects("batch", true)) {
+            JsonNode cacheList = e.required("caches");
+            if (!cacheList.isArray() || cacheList.isEmpty()) {
+                throw new InvalidScenarioException(e.path("caches"), "must be a non-empty JSON array of \"IOTLB\", \"DEVICE_IOTLB\", \"PASID\"");
+            }
+            Set<CacheInvalidation.Cache> caches = EnumSet.noneOf(CacheInvalidation.Cache.class);
+            for (int i = 0; i < cacheList.size(); i++) {
+                caches.add(enumValue(CacheInvalidation.Cache.class, cacheList.get(i), e.path("caches") + "[" + i + "]"));
+            }
+            CacheInvalidation.Granularity granularity = enumValue(CacheInvalidation.Granularity.class, e.required("granularity"),
+                    e.path("granularity"));
+            PasidRef pasid = e.has("pasid") ? pasidRef(e, "pasid") : null;
+            e.raw("pasid");
+            Integer asid = e.optInteger("asid", 0, 0xFFFF);
+            Long address = e.optNumber("address");
+            Long granuleSize = e.optNumber("granuleSize");
+            Long granules = e.optNumber("granules");
+            boolean leaf = e.bool("leaf", false);
+            e.finish();
+            batch.add(new InvalidationSpec(caches, granularity, pasid, asid == null ? -1 : asid, address == null ? 0 : address,
+                    granuleSize == null ? 0 : granuleSize, granules == null ? 0 : granules, leaf));
+        }
+        Integer expectCompleted = f.optInteger("expectCompleted", 0, batch.size());
+        return new GuestInvalidate(container, target[0], target[1], batch, expectCompleted);
     }
 
     // ------------------------------------------------------------------ mdevs and containers
@@ -764,8 +1059,12 @@ public final class ScenarioParser {
             throw new InvalidScenarioException(f.path("name"), "container '" + name + "' is already defined by an earlier operation");
         }
         String owner = processRef(f, "owner");
+        String type = f.optString("type");
+        if (type != null && !type.equals("TYPE1") && !type.equals("TYPE1_NESTING")) {
+            throw new InvalidScenarioException(f.path("type"), "must be \"TYPE1\" or \"TYPE1_NESTING\", was \"" + type + "\"");
+        }
         containers.put(name, owner);
-        return new NewContainer(name, owner);
+        return new NewContainer(name, owner, "TYPE1_NESTING".equals(type));
     }
 
     private String containerRef(Fields f) {

@@ -49,6 +49,14 @@ import dev.iommukit.cli.scenario.Operation.MapRange;
 import dev.iommukit.cli.scenario.Operation.UnitDomain;
 import dev.iommukit.cli.scenario.Operation.UnmapRange;
 import dev.iommukit.cli.scenario.Operation.WriteMemory;
+import dev.iommukit.api.PageRequestHandler;
+import dev.iommukit.api.Registration;
+import dev.iommukit.cli.scenario.Operation.MmapLazy;
+import dev.iommukit.cli.scenario.Operation.PageRequestHandlerOp;
+import dev.iommukit.cli.scenario.Operation.PageRequests;
+import dev.iommukit.cli.scenario.Operation.RemovePageRequestHandler;
+import dev.iommukit.spi.iopf.PageResponseCode;
+import java.util.concurrent.atomic.AtomicInteger;
 import dev.iommukit.spi.cap.PageSizes;
 import dev.iommukit.spi.device.Pasid;
 import dev.iommukit.spi.dma.AccessType;
@@ -67,7 +75,9 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.function.BiConsumer;
 import java.util.function.Consumer;
+import dev.iommukit.cli.dump.GuestStage1;
 import java.util.stream.Collectors;
 
 /**
@@ -124,6 +134,14 @@ public final class ScenarioRunner {
      * closed (to dump it, for example).
      */
     public RunResult run(Scenario scenario, Consumer<Machine> atEnd) {
+        return run(scenario, (machine, guests) -> atEnd.accept(machine));
+    }
+
+    /**
+     * Runs {@code scenario}; {@code atEnd} sees the machine after the last step, before it is
+     * closed, with the guests' bookkeeping of their own stage 1 (for a dump's {@code expect}).
+     */
+    public RunResult run(Scenario scenario, BiConsumer<Machine, GuestStage1> atEnd) {
         Machine machine = build(scenario.machine());
         try (machine) {
             out.println("scenario " + (scenario.name() != null ? scenario.name() : "(unnamed)")
@@ -138,13 +156,13 @@ public final class ScenarioRunner {
             }
             out.println(run.passed + " passed, " + run.failed + " failed");
             out.flush();
-            atEnd.accept(machine);
+            atEnd.accept(machine, run.guests != null ? run.guests : GuestStage1.NONE);
             return new RunResult(run.passed, run.failed, run.failures);
         }
     }
 
     /** A step that did not do what the scenario expects. */
-    private static final class StepFailure extends Exception {
+    static final class StepFailure extends Exception {
         private static final long serialVersionUID = 1L;
 
         StepFailure(String message) {
@@ -162,6 +180,11 @@ public final class ScenarioRunner {
         private final Map<String, long[]> snapshots = new HashMap<>();
         private final Map<String, Mdev> mdevs = new HashMap<>();
         private final Map<String, Container> containers = new HashMap<>();
+        /** Page request handlers registered by the scenario, by canonical device name. */
+        private final Map<String, Registration> handlers = new HashMap<>();
+        /** Page request groups each device's handler was given, by canonical device name. */
+        private final Map<String, AtomicInteger> pageRequestCounts = new HashMap<>();
+        private GuestSteps guests;
         private MdevCore mdevCore;
         private final List<String> failures = new ArrayList<>();
         private int passed;
@@ -355,7 +378,8 @@ public final class ScenarioRunner {
                 mdev(r.mdev()).remove();
                 return "";
             } else if (operation instanceof NewContainer c) {
-                Container container = mdevCore().newContainer(process(c.owner()));
+                Container container = c.nesting() ? guests().newNestingContainer(process(c.owner()))
+                        : mdevCore().newContainer(process(c.owner()));
                 containers.put(c.name(), container);
                 return "";
             } else if (operation instanceof ContainerAttach a) {
@@ -391,10 +415,90 @@ public final class ScenarioRunner {
             } else if (operation instanceof ContainerClose c) {
                 container(c.container()).close();
                 return "";
+            } else if (operation instanceof MmapLazy m) {
+                Process process = process(m.process());
+                long va = process.mmapLazy(m.size(), m.permissions());
+                if (m.as() != null) {
+                    mmaps.put(m.as(), new Region(process, va, m.size()));
+                }
+                return "va " + Numbers.hex(va) + ", no page until first touched";
+            } else if (operation instanceof PageRequests p) {
+                Device dev = machine.device(p.device());
+                if (p.enable()) {
+                    dev.enablePageRequests();
+                } else {
+                    dev.disablePageRequests();
+                }
+                return "";
+            } else if (operation instanceof PageRequestHandlerOp h) {
+                return registerHandler(h);
+            } else if (operation instanceof RemovePageRequestHandler r) {
+                Registration registration = handlers.get(r.device());
+                if (registration == null) {
+                    throw new NotFoundException("device: no page request handler of " + r.device() + " was registered by this scenario");
+                }
+                registration.close();
+                handlers.remove(r.device());
+                return "";
             } else if (operation instanceof Check c) {
                 return check(c);
+            } else if (GuestSteps.handles(operation)) {
+                return guests().execute(operation);
             }
             throw new IllegalStateException("unhandled operation " + operation);
+        }
+
+        private GuestSteps guests() {
+            if (guests == null) {
+                guests = new GuestSteps(machine, new GuestSteps.Scope() {
+                    @Override
+                    public Process process(String name) throws StepFailure {
+                        return Execution.this.process(name);
+                    }
+
+                    @Override
+                    public Container container(String name) throws StepFailure {
+                        return Execution.this.container(name);
+                    }
+
+                    @Override
+                    public Mdev mdev(String name) throws StepFailure {
+                        return Execution.this.mdev(name);
+                    }
+
+                    @Override
+                    public MdevCore mdevCore() {
+                        return Execution.this.mdevCore();
+                    }
+
+                    @Override
+                    public Map<String, Integer> pasids() {
+                        return pasids;
+                    }
+                });
+            }
+            return guests;
+        }
+
+        /** Registers a handler that counts the request groups it is given, then resolves them as {@code h} says. */
+        private String registerHandler(PageRequestHandlerOp h) {
+            Device dev = machine.device(h.device());
+            AtomicInteger count = pageRequestCounts.computeIfAbsent(h.device(), k -> new AtomicInteger());
+            PageRequestHandler inner = switch (h.handler()) {
+                case SVA_FAULT_IN -> PageRequestHandler.svaFaultIn();
+                case INVALID_REQUEST -> request -> request.respond(PageResponseCode.INVALID_REQUEST);
+            };
+            Registration registration = dev.onPageRequest(request -> {
+                count.incrementAndGet();
+                inner.onPageRequest(request);
+            });
+            handlers.put(h.device(), registration);
+            return "";
+        }
+
+        private int pageRequestsSeen(String device) {
+            AtomicInteger count = pageRequestCounts.get(device);
+            return count == null ? 0 : count.get();
         }
 
         private MdevCore mdevCore() {
@@ -526,11 +630,25 @@ public final class ScenarioRunner {
                     }
                 }
             }
-            if (c.device() != null) {
+            if (c.device() != null && c.auxDomains() != null) {
                 int aux = machine.device(c.device()).auxDomains().size();
                 seen.add("auxDomains " + aux);
                 if (aux != c.auxDomains()) {
                     wrong.add("auxDomains " + c.auxDomains());
+                }
+            }
+            if (c.device() != null && c.pendingPageRequests() != null) {
+                int pending = machine.device(c.device()).pendingPageRequests().size();
+                seen.add("pendingPageRequests " + pending);
+                if (pending != c.pendingPageRequests()) {
+                    wrong.add("pendingPageRequests " + c.pendingPageRequests());
+                }
+            }
+            if (c.container() != null) {
+                int held = guests().guestPasids(c.container());
+                seen.add("guestPasids " + held);
+                if (held != c.guestPasids()) {
+                    wrong.add("guestPasids " + c.guestPasids());
                 }
             }
             if (c.parent() != null) {
@@ -574,6 +692,8 @@ public final class ScenarioRunner {
             long address = va(d.address());
             if (d.mdev() != null) {
                 Mdev m = mdev(d.mdev());
+                String issuer = m.iommuDevice().name();
+                int before = pageRequestsSeen(issuer);
                 byte[] read = null;
                 DmaResult r;
                 if (!d.transfers()) {
@@ -584,14 +704,16 @@ public final class ScenarioRunner {
                     read = new byte[d.length()];
                     r = m.read(address, read);
                 }
-                return outcome(d, r, read);
+                return outcome(d, r, read, pageRequestsSeen(issuer) - before);
             }
             Device dev = machine.device(d.device());
+            int before = pageRequestsSeen(d.device());
             int pasid = d.pasid();
             if (d.pasidName() != null) {
                 Integer p = pasids.get(d.pasidName());
                 if (p == null) {
-                    throw new StepFailure("PASID '" + d.pasidName() + "' does not exist: the attachAux or bindSva that records it failed");
+                    throw new StepFailure("PASID '" + d.pasidName() + "' does not exist: the attachAux, bindSva or allocGuestPasid that records"
+                            + " it failed");
                 }
                 pasid = p;
             }
@@ -606,24 +728,38 @@ public final class ScenarioRunner {
                 read = new byte[d.length()];
                 r = dev.read(address, read, attributes);
             }
-            return outcome(d, r, read);
+            return outcome(d, r, read, pageRequestsSeen(d.device()) - before);
         }
 
-        private String outcome(Dma d, DmaResult r, byte[] read) throws StepFailure {
+        private String outcome(Dma d, DmaResult r, byte[] read, int pageRequests) throws StepFailure {
             String got = r.ok() ? "pa " + Numbers.hex(r.physicalAddress()) : describe(r.fault());
             if (d.transfers() && r.faulted() && r.bytesTransferred() > 0) {
                 got += " after " + r.bytesTransferred() + " bytes";
             }
             DmaExpectation e = d.expect();
+            if (pageRequests > 0 || e.pageRequests() != null) {
+                got += " (" + pageRequests + " page request" + (pageRequests == 1 ? "" : "s") + ")";
+            }
+            if (e.pageRequests() != null && e.pageRequests() != pageRequests) {
+                throw new StepFailure(got + "; expected " + e.pageRequests() + " page request" + (e.pageRequests() == 1 ? "" : "s"));
+            }
             if (e.expectsFault()) {
-                if (r.ok() || r.fault().reason() != e.fault() || (e.vendor() != null && !e.vendor().equals(r.fault().record().name()))) {
-                    throw new StepFailure(got + "; expected fault " + e.fault() + (e.vendor() != null ? " [" + e.vendor() + "]" : ""));
+                if (r.ok() || r.fault().reason() != e.fault() || (e.vendor() != null && !e.vendor().equals(r.fault().record().name()))
+                        || (e.stage() != null && r.fault().stage() != e.stage())) {
+                    throw new StepFailure(got + "; expected fault " + e.fault() + (e.vendor() != null ? " [" + e.vendor() + "]" : "")
+                            + (e.stage() != null ? " at " + e.stage() : ""));
                 }
                 return got;
             }
             long pa;
             String where;
-            if (e.va() != null) {
+            if (e.gpa() != null) {
+                pa = guests().hostPhysical(e.gpa());
+                where = e.gpa() + " (pa " + (pa < 0 ? "none: not in guest RAM" : Numbers.hex(pa)) + ")";
+                if (pa < 0) {
+                    throw new StepFailure(got + "; expected " + where);
+                }
+            } else if (e.va() != null) {
                 Region region = region(e.va().mmap());
                 pa = region.process().resolve(region.va() + e.va().offset());
                 where = e.va() + " (pa " + (pa < 0 ? "none: not mapped" : Numbers.hex(pa)) + ")";
@@ -639,6 +775,8 @@ public final class ScenarioRunner {
             }
             if (e.va() != null) {
                 got += " = " + e.va();
+            } else if (e.gpa() != null) {
+                got += " = " + e.gpa();
             }
             if (e.data() != null && !Arrays.equals(read, e.data())) {
                 throw new StepFailure(got + ", read " + bytes(read) + "; expected " + bytes(e.data()));
@@ -655,7 +793,8 @@ public final class ScenarioRunner {
     private record Region(Process process, long va, long size) {}
 
     private static String describe(Fault f) {
-        return "fault " + f.reason() + " [" + f.record().name() + "]";
+        return "fault " + f.reason() + " [" + f.record().name() + "]" + (f.stage() == dev.iommukit.spi.fault.FaultStage.NONE ? ""
+                : " " + f.stage().name().toLowerCase(java.util.Locale.ROOT).replace('_', ' '));
     }
 
     private static String bytes(byte[] data) {
@@ -719,7 +858,7 @@ public final class ScenarioRunner {
         } else if (operation instanceof MdevRemove r) {
             return "mdevRemove " + r.mdev();
         } else if (operation instanceof NewContainer c) {
-            return "container " + c.name() + " owned by " + c.owner();
+            return "container " + c.name() + " owned by " + c.owner() + (c.nesting() ? " (TYPE1_NESTING)" : "");
         } else if (operation instanceof ContainerAttach a) {
             return a.op() + " " + a.container() + " " + (a.mdev() != null ? "mdev " + a.mdev() : a.device());
         } else if (operation instanceof MapDma m) {
@@ -733,6 +872,17 @@ public final class ScenarioRunner {
             return "containerClose " + c.container();
         } else if (operation instanceof Check c) {
             return "check";
+        } else if (operation instanceof MmapLazy m) {
+            return "mmapLazy " + m.process() + " " + PageSizes.formatSize(m.size()) + " " + Permissions.toString(m.permissions())
+                    + (m.as() != null ? " as " + m.as() : "");
+        } else if (operation instanceof PageRequests p) {
+            return p.op() + " " + p.device();
+        } else if (operation instanceof PageRequestHandlerOp h) {
+            return "pageRequestHandler " + h.device() + " " + h.handler().json();
+        } else if (operation instanceof RemovePageRequestHandler r) {
+            return "removePageRequestHandler " + r.device();
+        } else if (GuestSteps.handles(operation)) {
+            return GuestSteps.describe(operation);
         } else if (operation instanceof Dma d) {
             return "dma " + (d.mdev() != null ? "mdev " + d.mdev() : d.device()) + (d.pasidName() != null ? " pasid " + d.pasidName()
                     : d.pasid() == Pasid.NONE ? "" : " pasid " + d.pasid()) + " "

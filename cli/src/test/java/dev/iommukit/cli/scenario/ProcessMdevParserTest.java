@@ -122,7 +122,7 @@ class ProcessMdevParserTest {
         List<Operation> setup = ScenarioParser.parse(scenario()).steps().stream().map(Step::operation).toList();
         assertThat(setup.get(6)).isEqualTo(new MdevParent("0000:00:03.0", List.of(new MdevTypeDef("t", "vfio-pci", 2))));
         assertThat(setup.get(7)).isEqualTo(new MdevCreate("0000:00:03.0", UUID.fromString("a0000000-0000-4000-8000-00000000000a"), "t", "mA"));
-        assertThat(setup.get(8)).isEqualTo(new NewContainer("c", "vmm"));
+        assertThat(setup.get(8)).isEqualTo(new NewContainer("c", "vmm", false));
         List<Operation> ops = parse(
                 "{ \"op\": \"mdevCreate\", \"parent\": \"00:03.0\", \"uuid\": \"B0000000-0000-4000-8000-00000000000B\", \"type\": \"t\" }",
                 "{ \"op\": \"containerAttach\", \"container\": \"c\", \"mdev\": \"mA\" }",
@@ -163,9 +163,10 @@ class ProcessMdevParserTest {
                 "{ \"op\": \"check\", \"process\": \"vmm\", \"lockedBytes\": \"8K\", \"alive\": true }",
                 "{ \"op\": \"check\", \"device\": \"gpu\", \"auxDomains\": 1, \"parent\": \"gpu\", \"type\": \"t\", \"availableInstances\": 1, \"save\": \"s1\" }");
         assertThat(ops.get(0)).isEqualTo(new Check(new Counter(1, null), new Counter(0, "s0"), new Counter(16, null),
-                null, null, null, null, null, null, null, null, null));
-        assertThat(ops.get(1)).isEqualTo(new Check(null, null, null, "vmm", 0x2000L, true, null, null, null, null, null, null));
-        assertThat(ops.get(2)).isEqualTo(new Check(null, null, null, null, null, null, "0000:00:03.0", 1, "0000:00:03.0", "t", 1, "s1"));
+                null, null, null, null, null, null, null, null, null, null, null, null));
+        assertThat(ops.get(1)).isEqualTo(new Check(null, null, null, "vmm", 0x2000L, true, null, null, null, null, null, null, null, null, null));
+        assertThat(ops.get(2)).isEqualTo(new Check(null, null, null, null, null, null, "0000:00:03.0", 1, null, "0000:00:03.0", "t", 1, null, null,
+                "s1"));
     }
 
     @Test
@@ -208,7 +209,7 @@ class ProcessMdevParserTest {
         { "op": "attachAux", "device": "gpu", "domain": "i" } | operations[11].domain: 'i' is not a paging domain
         { "op": "attachAux", "device": "gpu", "domain": "d", "pasidAs": "p1" } | operations[11].pasidAs: PASID name 'p1' is already defined by an earlier operation
         { "op": "detachAux", "device": "gpu" } | operations[11].domain: is required
-        { "op": "dma", "device": "gpu", "pasid": "p9", "access": "read", "address": 0, "expect": { "pa": 0 } } | operations[11].pasid: no PASID named 'p9' is recorded by an earlier attachAux or bindSva (pasidAs); names: [p1]
+        { "op": "dma", "device": "gpu", "pasid": "p9", "access": "read", "address": 0, "expect": { "pa": 0 } } | operations[11].pasid: no PASID named 'p9' is recorded by an earlier attachAux, bindSva or allocGuestPasid (pasidAs); names: [p1]
         { "op": "dma", "device": "gpu", "mdev": "mA", "access": "read", "address": 0, "expect": { "pa": 0 } } | operations[11]: give exactly one of "device" or "mdev"
         { "op": "dma", "mdev": "mA", "pasid": 3, "access": "read", "address": 0, "expect": { "pa": 0 } } | operations[11].pasid: an mdev's DMA carries the mdev's own PASID and default attributes; give the parent as "device" to choose them
         { "op": "dma", "mdev": "mZ", "access": "read", "address": 0, "expect": { "pa": 0 } } | operations[11].mdev: no mdev 'mZ' is created by an earlier operation (mdevCreate)
@@ -241,7 +242,7 @@ class ProcessMdevParserTest {
         { "op": "containerInfo", "container": "c", "pasidBits": 21 } | operations[11].pasidBits: must be in 0..20, was 21
         { "op": "containerInfo", "container": "c", "pasidSupport": "yes" } | operations[11].pasidSupport: must be true or false, was "yes"
         { "op": "containerClose" } | operations[11].container: is required
-        { "op": "check" } | operations[11]: checks nothing; give pasidsInUse, tablePagesInUse, processPagesInUse, process with lockedBytes or alive, device with auxDomains, parent and type with availableInstances, or save
+        { "op": "check" } | operations[11]: checks nothing; give pasidsInUse, tablePagesInUse, processPagesInUse, process with lockedBytes or alive, device with auxDomains or pendingPageRequests, parent and type with availableInstances, container with guestPasids, or save
         { "op": "check", "lockedBytes": "4K" } | operations[11].lockedBytes: needs "process"
         { "op": "check", "process": "vmm" } | operations[11].process: goes with "lockedBytes" or "alive"
         { "op": "check", "pasidsInUse": "before" } | operations[11].pasidsInUse: no snapshot named 'before' is saved by an earlier check ("save"); snapshots: [s0]
@@ -249,7 +250,7 @@ class ProcessMdevParserTest {
         { "op": "check", "save": "s0" } | operations[11].save: snapshot name 's0' is already defined by an earlier operation
         { "op": "check", "parent": "gpu", "availableInstances": 1 } | operations[11].type: is required
         { "op": "check", "auxDomains": 1 } | operations[11].device: is required
-        { "op": "check", "pasidsInUse": 1, "colour": 2 } | `operations[11].colour: unknown field; known here: [alive, auxDomains, availableInstances, comment, device, expectError, lockedBytes, op, parent, pasidsInUse, process, processPagesInUse, save, tablePagesInUse, type]`
+        { "op": "check", "pasidsInUse": 1, "colour": 2 } | `operations[11].colour: unknown field; known here: [alive, auxDomains, availableInstances, comment, container, device, expectError, guestPasids, lockedBytes, op, parent, pasidsInUse, pendingPageRequests, process, processPagesInUse, save, tablePagesInUse, type]`
         """)
     void refusesBadOperationsNamingPathAndRule(String operation, String message) {
         assertThatThrownBy(() -> ScenarioParser.parse(scenario(operation)))

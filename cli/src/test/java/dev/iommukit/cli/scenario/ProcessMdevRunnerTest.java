@@ -112,7 +112,7 @@ class ProcessMdevRunnerTest {
                 "{ \"op\": \"dma\", \"device\": \"gpu\", \"pasid\": \"p\", \"access\": \"read\", \"address\": 0, \"expect\": { \"fault\": \"BLOCKED\" } }");
         assertThat(lines()).contains(
                 "[1] ok   enableAux 0000:00:03.0: NOT_SUPPORTED as expected: device 0000:00:03.0 on iommu0 does not advertise AUX_DOMAIN",
-                "[3] FAIL dma 0000:00:03.0 pasid p read 0x0: PASID 'p' does not exist: the attachAux or bindSva that records it failed");
+                "[3] FAIL dma 0000:00:03.0 pasid p read 0x0: PASID 'p' does not exist: the attachAux, bindSva or allocGuestPasid that records it failed");
         assertThat(r.failed()).isEqualTo(2);
     }
 

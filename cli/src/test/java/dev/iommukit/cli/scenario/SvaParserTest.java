@@ -90,7 +90,7 @@ class SvaParserTest {
         { "op": "unbindSva", "device": "gpu", "process": "nobody" } | operations[4].process: no process named 'nobody' is defined by an earlier operation (process)
         { "op": "unbindSva", "device": "gpu", "process": "app", "pasidAs": "x" } | `operations[4].pasidAs: unknown field; known here: [comment, device, expectError, op, process]`
         { "op": "unbindSva", "device": "gpu", "process": "app", "expectError": "GONE" } | operations[4].expectError: must be one of [INVALID_ARGUMENT, NOT_SUPPORTED, BUSY, CONFLICT, NOT_FOUND, CLOSED, RESOURCE_EXHAUSTED, INTERNAL], was "GONE"
-        { "op": "dma", "device": "gpu", "pasid": "pX", "access": "read", "mmap": "buf", "expect": { "fault": "BLOCKED" } } | operations[4].pasid: no PASID named 'pX' is recorded by an earlier attachAux or bindSva (pasidAs); names: [pS]
+        { "op": "dma", "device": "gpu", "pasid": "pX", "access": "read", "mmap": "buf", "expect": { "fault": "BLOCKED" } } | operations[4].pasid: no PASID named 'pX' is recorded by an earlier attachAux, bindSva or allocGuestPasid (pasidAs); names: [pS]
         { "op": "dma", "device": "gpu", "pasid": "pS", "access": "read", "expect": { "fault": "BLOCKED" } } | operations[4]: give exactly one of "address" (an address) or "mmap" (a name given by mmap's "as", with an optional "offset")
         { "op": "dma", "device": "gpu", "pasid": "pS", "access": "read", "address": 0, "mmap": "buf", "expect": { "fault": "BLOCKED" } } | operations[4]: give exactly one of "address" (an address) or "mmap" (a name given by mmap's "as", with an optional "offset")
         { "op": "dma", "device": "gpu", "pasid": "pS", "access": "read", "address": 0, "offset": 8, "expect": { "fault": "BLOCKED" } } | operations[4].offset: goes with "mmap"; with "address" write the whole address
@@ -111,6 +111,6 @@ class SvaParserTest {
                 "{ \"op\": \"dma\", \"device\": \"gpu\", \"pasid\": \"pLater\", \"access\": \"read\", \"mmap\": \"buf\", \"expect\": { \"fault\": \"BLOCKED\" } }",
                 "{ \"op\": \"bindSva\", \"device\": \"00:04.0\", \"process\": \"app\", \"pasidAs\": \"pLater\" }")))
                 .isInstanceOf(InvalidScenarioException.class)
-                .hasMessage("operations[4].pasid: no PASID named 'pLater' is recorded by an earlier attachAux or bindSva (pasidAs); names: [pS]");
+                .hasMessage("operations[4].pasid: no PASID named 'pLater' is recorded by an earlier attachAux, bindSva or allocGuestPasid (pasidAs); names: [pS]");
     }
 }

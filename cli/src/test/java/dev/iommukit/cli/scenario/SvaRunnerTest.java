@@ -168,7 +168,7 @@ class SvaRunnerTest {
         assertThat(lines()).contains(
                 "[2] ok   bindSva 0000:00:03.0 app: NOT_SUPPORTED as expected: device 0000:00:03.0 on iommu0 does not advertise SVA",
                 "[3] FAIL bindSva 0000:00:03.0 app as p: error NOT_SUPPORTED: device 0000:00:03.0 on iommu0 does not advertise SVA",
-                "[4] FAIL dma 0000:00:03.0 pasid p read buf: PASID 'p' does not exist: the attachAux or bindSva that records it failed");
+                "[4] FAIL dma 0000:00:03.0 pasid p read buf: PASID 'p' does not exist: the attachAux, bindSva or allocGuestPasid that records it failed");
     }
 
     @Test
