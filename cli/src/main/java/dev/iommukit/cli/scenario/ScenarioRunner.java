@@ -488,10 +488,7 @@ public final class ScenarioRunner {
                 case SVA_FAULT_IN -> PageRequestHandler.svaFaultIn();
                 case INVALID_REQUEST -> request -> request.respond(PageResponseCode.INVALID_REQUEST);
             };
-            Registration registration = dev.onPageRequest(request -> {
-                count.incrementAndGet();
-                inner.onPageRequest(request);
-            });
+            Registration registration = dev.onPageRequest(new CountingHandler(h.handler(), inner, count));
             handlers.put(h.device(), registration);
             return "";
         }
@@ -787,6 +784,21 @@ public final class ScenarioRunner {
 
     private static String spans(List<Operation.IovaSpan> ranges) {
         return ranges.isEmpty() ? "none" : ranges.stream().map(Operation.IovaSpan::toString).collect(Collectors.joining(" "));
+    }
+
+    /** A scenario's page request handler: counts the request groups it is given, then lets {@code inner} answer them. */
+    private record CountingHandler(Operation.HandlerKind kind, PageRequestHandler inner, AtomicInteger count)
+            implements PageRequestHandler {
+        @Override
+        public void onPageRequest(dev.iommukit.api.PendingPageRequest request) {
+            count.incrementAndGet();
+            inner.onPageRequest(request);
+        }
+
+        @Override
+        public String toString() {
+            return "the scenario's " + kind.json() + " handler";
+        }
     }
 
     /** Memory a process mapped with {@code mmap ... as}. */

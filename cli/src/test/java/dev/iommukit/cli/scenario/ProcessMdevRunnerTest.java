@@ -178,7 +178,7 @@ class ProcessMdevRunnerTest {
                 "[13] ok   mapDma cA 0x4000+4K -> va mem rw-",
                 "[15] ok   containerInfo cA: pages 4K,2M,1G, iova 0x0..0xffffffffffff, pasid 20 bits",
                 "[20] ok   check: pasidsInUse 2, lockedBytes 0x2000, half availableInstances 0",
-                "[22] ok   dma mdev mA read 0x4000: fault NOT_MAPPED [SSS.2]",
+                "[22] ok   dma mdev mA read 0x4000: fault NOT_MAPPED [SSS.2] stage 2",
                 "[32] ok   check: pasidsInUse 0, lockedBytes 0x0, half availableInstances 2, saved as tornDown",
                 "[35] ok   containerAttach cC mdev mC: aux domain at pasid 1 of 0000:00:03.0");
         assertThat(lines).as("a second cycle leaks nothing").anyMatch(l -> l.matches(

@@ -39,7 +39,7 @@ class ShippedScenariosTest {
             List<Path> list = files.filter(p -> p.toString().endsWith(".json")).sorted().toList();
             assertThat(list).extracting(p -> p.getFileName().toString())
                     .contains("smmuv3-paging.json", "vtd-paging.json", "smmuv3-mdev.json", "vtd-mdev.json", "smmuv3-sva.json",
-                            "vtd-sva.json");
+                            "vtd-sva.json", "vtd-gpasid.json", "smmuv3-pasid-table.json", "smmuv3-iopf.json", "vtd-iopf.json");
             return list.stream();
         }
     }
@@ -63,6 +63,11 @@ class ShippedScenariosTest {
 
     /** Operations that need {@link Capability#AUX_DOMAIN} on a device. */
     private static final Set<String> AUX_OPERATIONS = Set.of("enableAux", "attachAux", "containerAttach");
+
+    /** Whether a step that must succeed needs {@code op}. */
+    private static boolean uses(Scenario s, String op) {
+        return s.steps().stream().anyMatch(step -> step.operation().op().equals(op) && step.expectError() == null);
+    }
 
     private static boolean needsSva(Scenario s) {
         return s.steps().stream().anyMatch(step -> step.operation().op().equals("bindSva") && step.expectError() == null);
@@ -148,10 +153,23 @@ class ShippedScenariosTest {
         BackendRegistry registry = BackendRegistry.discover();
         assumeTrue(s.machine().units().stream().allMatch(u -> registry.find(u.backend()).isPresent()),
                 "backends of " + file + " are not on the class path");
+        try (var machine = new ScenarioRunner(registry, new PrintWriter(new StringWriter())).build(s.machine())) {
+            for (String op : List.of("enablePageRequests", "bindGuestPasid", "attachPasidTable")) {
+                Capability needed = switch (op) {
+                    case "enablePageRequests" -> Capability.PAGE_REQUEST;
+                    case "bindGuestPasid" -> Capability.GUEST_PASID_BIND;
+                    default -> Capability.PASID_TABLE_BIND;
+                };
+                assumeTrue(!uses(s, op) || machine.units().stream().allMatch(u -> u.capabilities().has(needed)),
+                        "the backends of " + file + " on this class path do not advertise " + needed);
+            }
+        }
         StringWriter out = new StringWriter();
         String[] dump = new String[1];
-        RunResult r = new ScenarioRunner(registry, new PrintWriter(out)).run(s, m -> dump[0] = StateDumpWriter.toString(m));
+        RunResult r = new ScenarioRunner(registry, new PrintWriter(out))
+                .run(s, (m, guests) -> dump[0] = StateDumpWriter.toString(m, guests));
         assertThat(r.failures()).as(out.toString()).isEmpty();
+        assertThat(r.passed()).isEqualTo(s.steps().size());
         JsonNode root = JSON.readTree(dump[0]);
         JsonNode expect = root.get("expect");
         java.util.Set<String> requesters = new java.util.HashSet<>();
@@ -166,9 +184,27 @@ class ShippedScenariosTest {
             assertThat(expect).as("both aux PASIDs of the parent stay reachable in the final state")
                     .extracting(e -> e.get("rid").textValue() + "/" + e.get("pasid")).containsExactlyInAnyOrder("0x18/1", "0x18/2");
         }
-        if (needsSva(s)) {
+        String name = file.getFileName().toString();
+        if (name.endsWith("-sva.json")) {
             assertThat(expect).as("the bound, live process's PASID on both devices, and nothing else")
                     .extracting(e -> e.get("rid").textValue() + "/" + e.get("pasid")).containsOnly("0x18/1", "0x20/1");
+        }
+        if (name.endsWith("-iopf.json")) {
+            assertThat(expect).as("the process's PASID on the device still bound, its faulted-in pages from virtual address to physical")
+                    .extracting(e -> e.get("rid").textValue() + "/" + e.get("pasid")).containsOnly("0x18/1");
+            assertThat(expect).extracting(e -> e.get("iova").textValue()).contains("0x7f0000000000", "0x7f0000003000", "0x7f0000005000");
+        }
+        if (name.equals("vtd-gpasid.json")) {
+            assertThat(expect).as("stage 2 without PASID and at the mdev's aux PASID; guest virtual to host physical at each guest PASID")
+                    .extracting(e -> e.get("rid").textValue() + "/" + e.get("pasid")).containsOnly("0x18/null", "0x20/1", "0x18/2", "0x20/3");
+            assertThat(expect).filteredOn(e -> e.get("pasid").asInt() == 2)
+                    .extracting(e -> e.get("iova").textValue() + " " + e.get("read") + e.get("write"))
+                    .containsExactly("0x400000 truetrue", "0x401000 truetrue", "0x402000 truefalse");
+        }
+        if (name.equals("smmuv3-pasid-table.json")) {
+            assertThat(expect).as("CD 0 and substreams 1 and 2 of the nic; stage 2 alone (bypass) and substream 1 of the gpu")
+                    .extracting(e -> e.get("rid").textValue() + "/" + e.get("pasid"))
+                    .containsOnly("0x18/null", "0x18/1", "0x18/2", "0x20/null", "0x20/1");
         }
         DumpChecker.Report report = new DumpChecker().check(new DumpReader().read(dump[0]));
         assertThat(report.ok()).as("inspect --check of the dump of " + file + ": " + report.mismatches() + " " + report.problems()).isTrue();
