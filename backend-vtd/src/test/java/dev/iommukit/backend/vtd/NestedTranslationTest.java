@@ -98,6 +98,7 @@ class NestedTranslationTest {
         Fault f = assertRecorded(m, out, before, name, reason, va & ~0xFFFL, high(SID, fr, write, true, PASID, false, false));
         assertThat(f.stage()).as("stage of %s", name).isEqualTo(stage);
         assertThat(m.reported.get(before).pasid()).isEqualTo(PASID);
+        assertThat(m.reported.get(before).stage()).as("stage of %s as the driver reports it", name).isEqualTo(stage);
         return f;
     }
 
@@ -186,7 +187,49 @@ class NestedTranslationTest {
         TranslationOutcome write = m.dma(new DmaRequest(SID, PASID, VA, 4, AccessType.WRITE, false, true));
         Fault f = assertRecorded(m, write, 0, "SGN.6", FaultReason.PERMISSION, VA, high(SID, 0x85, true, true, PASID, true, false));
         assertThat(f.stage()).isEqualTo(FaultStage.STAGE_1);
+        assertThat(m.reported.get(0).stage()).isEqualTo(FaultStage.STAGE_1);
         assertFault(dma(VA, AccessType.READ), 1, "SGN.2", 0x81, FaultReason.PERMISSION, VA, false, FaultStage.STAGE_1);
+    }
+
+    @Test
+    void singleLevelFaultsCarryTheirStageToo() {
+        setUp();
+        // The parent alone (PGTT=010) at RID_PASID: a write to a read-only SL page is a stage-2 SGN.6.
+        parent.unmap(0x5000, 4096);
+        parent.map(0x5000, HOST + 0x5000, 4096, 1, Permissions.READ);
+        Fault f = assertRecorded(m, m.dma(SID, Pasid.NONE, 0x5000, AccessType.WRITE), 0, "SGN.6", FaultReason.PERMISSION, 0x5000,
+                high(SID, 0x85, true, false, 0, false, false));
+        assertThat(f.stage()).isEqualTo(FaultStage.STAGE_2);
+        assertThat(m.reported.get(0).stage()).isEqualTo(FaultStage.STAGE_2);
+        Fault absent = assertRecorded(m, m.dma(SID, Pasid.NONE, GUEST_RAM, AccessType.READ), 1, "SSS.2", FaultReason.NOT_MAPPED,
+                GUEST_RAM, high(SID, 0x79, false, false, 0, false, false));
+        assertThat(absent.stage()).isEqualTo(FaultStage.STAGE_2);
+    }
+
+    @Test
+    void nestedIotlbHitAllocatesNothing() {
+        java.lang.management.ThreadMXBean bean = java.lang.management.ManagementFactory.getThreadMXBean();
+        org.junit.jupiter.api.Assumptions.assumeTrue(bean instanceof com.sun.management.ThreadMXBean, "allocation counting not available");
+        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) bean;
+        setUp();
+        bind(Set.of());
+        guest.map(VA, GPA_DATA, 12, HandBuiltGuest.USER_RW);
+        DmaRequest write = DmaRequest.of(SID, PASID, VA + 0x40, 8, AccessType.WRITE);
+        DmaRequest read = DmaRequest.of(SID, PASID, VA + 0x80, 8, AccessType.READ);
+        TranslationOutcome out = new TranslationOutcome();
+        for (int i = 0; i < 20_000; i++) {
+            m.hw.dmaPort().translate(write, out);
+            m.hw.dmaPort().translate(read, out);
+        }
+        long tid = Thread.currentThread().getId();
+        long before = threads.getThreadAllocatedBytes(tid);
+        for (int i = 0; i < 10_000; i++) {
+            m.hw.dmaPort().translate(write, out);
+            m.hw.dmaPort().translate(read, out);
+        }
+        long allocated = threads.getThreadAllocatedBytes(tid) - before;
+        assertThat(out.physicalAddress()).isEqualTo(HOST + GPA_DATA + 0x80);
+        assertThat(allocated).as("bytes allocated by 20000 nested hits").isLessThan(2_000);
     }
 
     @Test
