@@ -374,6 +374,51 @@ class NestedTranslationTest {
         assertThat(dmaPa(VA, AccessType.READ)).isEqualTo(HOST + GPA_DATA + 0x7000);
     }
 
+    @Test
+    void nestedIotlbEntriesFollowTheCacheScopeTable() {
+        setUp();
+        bind(Set.of());
+        long[] slots = guest.map(VA, GPA_DATA, 12, HandBuiltGuest.USER_RW);
+        int did = didOf(PASID);
+        long page = GPA_DATA;
+        assertThat(dmaPa(VA, AccessType.READ)).isEqualTo(HOST + page);
+        long[][] untouched = {
+            InvalidationDescriptor.pasidIotlb(InvalidationDescriptor.P_IOTLB_PASID, did, PASID + 1, 0, 0, false),
+            InvalidationDescriptor.pasidIotlb(InvalidationDescriptor.P_IOTLB_PAGE, did, PASID, VA + 0x1000, 0, false),
+            InvalidationDescriptor.pasidIotlb(InvalidationDescriptor.P_IOTLB_PASID, did + 1, PASID, 0, 0, false),
+            InvalidationDescriptor.iotlb(InvalidationDescriptor.IOTLB_DOMAIN, did + 1, 0, 0, false)};
+        long[][] hits = {
+            InvalidationDescriptor.iotlb(InvalidationDescriptor.IOTLB_PAGE, did, 0x7000, 0, false), // page-in-domain: nested entries of the DID, whole
+            InvalidationDescriptor.iotlb(InvalidationDescriptor.IOTLB_DOMAIN, did, 0, 0, false),
+            InvalidationDescriptor.pasidIotlb(InvalidationDescriptor.P_IOTLB_PASID, did, PASID, 0, 0, false),
+            InvalidationDescriptor.pasidIotlb(InvalidationDescriptor.P_IOTLB_PAGE, did, PASID, VA, 0, true),
+            InvalidationDescriptor.iotlb(InvalidationDescriptor.IOTLB_GLOBAL, 0, 0, 0, false)};
+        for (long[] hit : hits) {
+            long stale = page;
+            page += 0x1000;
+            guest.write(slots[3], page | HandBuiltGuest.USER_RW | X86PagingEntry.A);
+            for (long[] miss : untouched) {
+                m.submit(miss);
+                assertThat(dmaPa(VA, AccessType.READ)).as("type %d leaves the nested entry", InvalidationDescriptor.type(miss[0]))
+                        .isEqualTo(HOST + stale);
+            }
+            m.submit(hit);
+            assertThat(dmaPa(VA, AccessType.READ)).as("type %d G=%d drops it", InvalidationDescriptor.type(hit[0]),
+                    InvalidationDescriptor.granularity(hit[0])).isEqualTo(HOST + page);
+        }
+    }
+
+    @Test
+    void reservedBitsOfANestedPasidEntryAreSpt3() {
+        setUp();
+        bind(Set.of());
+        long pe = m.pasidEntryAddress(SID, PASID);
+        int did = didOf(PASID);
+        m.memory.write64(pe, m.memory.read64(pe) | 1L << 50); // SLPTPTR above HAW
+        m.submit(InvalidationDescriptor.pasidCache(InvalidationDescriptor.PC_PASID, did, PASID));
+        assertFault(dma(VA, AccessType.READ), 0, "SPT.3", 0x5A, FaultReason.BAD_CONFIGURATION, VA, false, FaultStage.NONE);
+    }
+
     /** The {@code n} descriptors the driver queued last, before its inv_wait, oldest first; and that wait. */
     private List<long[]> lastQueued(int n) {
         long base = m.driver.invalidationQueue();
