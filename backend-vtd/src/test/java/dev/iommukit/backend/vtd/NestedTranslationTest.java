@@ -471,6 +471,12 @@ class NestedTranslationTest {
         List<long[]> q = lastQueued(2);
         assertThat(q.get(0)).as("pc_inv PASID-selective first").containsExactly(7 | 1L << 4 | (long) did << 16 | (long) PASID << 32, 0, 0, 0);
         assertThat(q.get(1)).as("then p_iotlb PASID-selective").containsExactly(6 | 2L << 4 | (long) did << 16 | (long) PASID << 32, 0, 0, 0);
+        // The PASID cache alone: pc_inv, then the p_iotlb of the same scope the architecture requires after it.
+        nested.invalidate(List.of(CacheInvalidation.pasid(PASID, CacheInvalidation.Cache.PASID)));
+        List<long[]> pcOnly = lastQueued(2);
+        assertThat(pcOnly.get(0)).isEqualTo(q.get(0));
+        assertThat(pcOnly.get(1)).isEqualTo(q.get(1));
+        assertThat(InvalidationDescriptor.type(pcOnly.get(2)[0])).isEqualTo(InvalidationDescriptor.INV_WAIT);
         // A leaf-only 2 MiB range: one page-selective descriptor, AM=9, IH=1.
         nested.invalidate(List.of(CacheInvalidation.range(PASID, VA_2M, 2L << 20, 1, true)));
         assertThat(lastQueued(1).get(0)).containsExactly(6 | 3L << 4 | (long) did << 16 | (long) PASID << 32, VA_2M | 1L << 6 | 9, 0, 0);
