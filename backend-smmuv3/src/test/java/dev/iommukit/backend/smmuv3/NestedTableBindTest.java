@@ -299,6 +299,27 @@ class NestedTableBindTest {
     }
 
     @Test
+    void replacingTheGuestCdTableLeavesNoTranslationOfTheOldOne() {
+        long otherTable = 0x2_0000;
+        long root1 = g.page();
+        g.map(root1, VA, IPA2, LEAF);
+        g.writeCd(CD_TABLE + 64, NestedGuest.cd(5, root));
+        g.writeCd(otherTable + 64, NestedGuest.cd(5, root1)); // the same ASID in the new table
+        bind(Format.LINEAR, 4, DefaultSubstream.SUBSTREAM_0);
+        assertThat(dma(1, VA, AccessType.READ).physicalAddress()).isEqualTo(pa(IPA));
+        NestedDomain other = g.nest(SmmuContextTableConfig.linear(otherTable, 4));
+        m.unit.attach(TestMachine.DEV, Pasid.NONE, other);
+        assertThat(ste()[0] & StreamTableEntry.S1_CONTEXT_PTR.mask()).isEqualTo(otherTable);
+        assertThat(dma(1, VA, AccessType.READ).physicalAddress()).as("combined entries of VMID removed on the change")
+                .isEqualTo(pa(IPA2));
+        // out of nesting and back: the guest's entries do not survive either
+        m.unit.attach(TestMachine.DEV, Pasid.NONE, g.s2);
+        g.write(g.leafSlot(root1, VA), IPA | LEAF);
+        m.unit.attach(TestMachine.DEV, Pasid.NONE, other);
+        assertThat(dma(1, VA, AccessType.READ).physicalAddress()).isEqualTo(pa(IPA));
+    }
+
+    @Test
     void refusalsAndChecks() {
         NestedDomain n = g.nest(SmmuContextTableConfig.linear(CD_TABLE, 4));
         assertThatThrownBy(() -> m.unit.attach(TestMachine.DEV, 3, n)).isInstanceOf(InvalidArgumentException.class)
