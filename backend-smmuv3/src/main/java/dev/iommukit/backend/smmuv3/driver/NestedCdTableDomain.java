@@ -138,7 +138,11 @@ final class NestedCdTableDomain implements NestedDomain {
         return ContextDescriptor.V.isSet(readGuest(cdIpa));
     }
 
+    /** A dword of guest memory at {@code ipa} through the parent's stage 2; 0 when unmapped or not RAM. */
     private long readGuest(long ipa) {
+        if (ipa < 0 || ipa >>> PagingDomain.INPUT_BITS != 0) {
+            return 0;
+        }
         long pa = parent.iovaToPhys(ipa);
         if (pa < 0) {
             return 0;
