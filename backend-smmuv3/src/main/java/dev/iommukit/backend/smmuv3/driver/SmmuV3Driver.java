@@ -253,6 +253,7 @@ public final class SmmuV3Driver implements IommuUnit {
             case IDENTITY -> identity;
             case PAGING -> paging(options != null && options.nestingParent());
             case SVA -> throw IommuException.invalid("type", "SVA domains are allocated with allocateSvaDomain()");
+            case NESTED -> throw IommuException.invalid("type", "nested domains are allocated with allocateNestedDomain()");
         };
     }
 
