@@ -15,7 +15,7 @@ import java.util.concurrent.atomic.AtomicReference;
 /**
  * The Arm SMMUv3 backend ({@code smmuv3}): builds the hardware half in reset state and the driver
  * half that initialises it, wired only through the register file, physical memory and the event
- * interrupt line. Options: {@code streamTable} (linear|2level), {@code granule} (4K|16K|64K),
+ * and PRI queue interrupt lines. Options: {@code streamTable} (linear|2level), {@code granule} (4K|16K|64K),
  * {@code sidBits} (1..16).
  */
 @AutoService(IommuBackend.class)
@@ -44,9 +44,14 @@ public final class SmmuV3Backend implements IommuBackend {
             if (d != null) {
                 d.onEventInterrupt();
             }
-        });
+        }, () -> {
+            SmmuV3Driver d = driver.get();
+            if (d != null) {
+                d.onPriqInterrupt();
+            }
+        }, true);
         driver.set(new SmmuV3Driver(context.name(), hardware.registers(), context.tableAllocator(), context.faults(),
-                hardware.dmaPort(), options));
+                context.pageRequests(), hardware.dmaPort(), options));
         return driver.get();
     }
 }
