@@ -19,6 +19,7 @@ import dev.iommukit.spi.domain.BackendDomain;
 import dev.iommukit.spi.domain.DomainOptions;
 import dev.iommukit.spi.domain.DomainType;
 import dev.iommukit.spi.domain.Permissions;
+import dev.iommukit.spi.error.InvalidArgumentException;
 import dev.iommukit.spi.error.NotSupportedException;
 import dev.iommukit.spi.fault.FaultReason;
 import dev.iommukit.spi.iopf.PageRequest;
@@ -343,6 +344,18 @@ class PageRequestDriverTest {
         assertThat(q.reg("CR0")).as("no PRIQEN").isEqualTo(0x1D);
         q.driver.close();
         assertThat(q.host.allocator.allocatedPages()).isEqualTo(q.pagesBefore);
+    }
+
+    @Test
+    void unitOptionPriFalseBuildsAnSmmuWithoutPri() {
+        TestMachine noPri = new TestMachine(Map.of("pri", "false"));
+        assertThat(noPri.unit.capabilities().has(Capability.PAGE_REQUEST)).isFalse();
+        assertThat(noPri.reg("IDR0") >>> 16 & 1).isZero();
+        assertThat(new TestMachine(Map.of("pri", "true")).unit.capabilities().has(Capability.PAGE_REQUEST)).isTrue();
+        assertThatThrownBy(() -> new TestMachine(Map.of("pri", "maybe"))).isInstanceOf(InvalidArgumentException.class)
+                .hasMessageContaining("pri");
+        assertThatThrownBy(() -> new TestMachine(Map.of("bogus", "1"))).isInstanceOf(InvalidArgumentException.class)
+                .hasMessageContaining("bogus").hasMessageContaining("pri");
     }
 
     @Test
