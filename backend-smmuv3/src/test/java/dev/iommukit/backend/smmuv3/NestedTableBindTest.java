@@ -316,6 +316,20 @@ class NestedTableBindTest {
     }
 
     @Test
+    void withAtsTheNestedSteHasEatsAndTheAtcIsInvalidated() {
+        m.unit.enablePageRequests(TestMachine.DEV);
+        NestedDomain n = bind(Format.LINEAR, 4, DefaultSubstream.SUBSTREAM_0);
+        assertThat(StreamTableEntry.EATS.get(ste()[1])).isEqualTo(1);
+        assertThat(n.invalidate(List.of(new CacheInvalidation(java.util.Set.of(CacheInvalidation.Cache.DEVICE_IOTLB),
+                CacheInvalidation.Granularity.ADDRESS, 3, -1, VA, 4096, 2, false))).isComplete()).isTrue();
+        // CMD_ATC_INV: SSV=1, SSID=3, SID; the aligned 16 KiB span (Size=2) holding [VA, VA + 8K)
+        assertThat(lastCommands(2)[0]).containsExactly(0x40L | 1L << 11 | 3L << 12 | (long) SID << 32, 0x4000_0000L | 2);
+        // a stage 2 unmap under the guest's table: the whole ATC of the StreamID, after the TLBIs
+        g.s2.unmap(IPA, 0x1000);
+        assertThat(lastCommands(2)[0]).containsExactly(0x40L | (long) SID << 32, 52L);
+    }
+
+    @Test
     void rangeInvalidationCoversEveryGranuleOfTheRange() {
         g.writeCd(CD_TABLE + 64, NestedGuest.cd(5, root));
         for (int i = 0; i < 40; i++) {
