@@ -457,6 +457,7 @@ public final class Container implements AutoCloseable {
     public void freeGuestPasid(int pasid) {
         synchronized (core.lock) {
             checkOpen();
+            checkNesting("freeGuestPasid");
             checkOwned(pasid);
             List<GuestBinding> held = new ArrayList<>();
             for (GuestBinding b : bindings) {
