@@ -11,6 +11,7 @@ import dev.iommukit.spi.domain.DomainType;
 import dev.iommukit.spi.error.BusyException;
 import dev.iommukit.spi.error.IommuException;
 import dev.iommukit.spi.error.NotSupportedException;
+import dev.iommukit.spi.fault.FaultStage;
 import dev.iommukit.spi.memory.ExternalAbortException;
 import dev.iommukit.spi.memory.PhysicalMemory;
 import dev.iommukit.spi.nested.CacheInvalidation;
@@ -191,6 +192,41 @@ final class NestedFirstLevelDomain implements DriverDomain, NestedDomain {
             return -1;
         }
         return -1;
+    }
+
+    /**
+     * Which level denied a write to {@code address} (an SGN.6 fault record): the first level when
+     * the guest's tables, walked as software, do not allow it for a request of that privilege,
+     * else the second level.
+     */
+    FaultStage writeFaultStage(long address, boolean privileged) {
+        int levels = config.levels();
+        if (!X86PagingEntry.canonical(address, config.addressWidth())) {
+            return FaultStage.STAGE_1;
+        }
+        boolean user = true;
+        boolean writable = true;
+        long table = config.firstLevelPointer();
+        try {
+            for (int level = 0; level < levels; level++) {
+                int shift = 12 + 9 * (levels - 1 - level);
+                long slot = parent.iovaToPhys(table + ((address >>> shift) & 0x1FF) * 8);
+                long e = slot < 0 ? 0 : memory.read64(slot);
+                if (!X86PagingEntry.present(e)) {
+                    return FaultStage.STAGE_1;
+                }
+                user &= X86PagingEntry.user(e);
+                writable &= X86PagingEntry.writable(e);
+                if (shift == 12 || (X86PagingEntry.pageSize(e) && (shift == 21 || shift == 30))) {
+                    break;
+                }
+                table = X86PagingEntry.address(e, 12);
+            }
+        } catch (ExternalAbortException | IllegalArgumentException e) {
+            return FaultStage.STAGE_1;
+        }
+        boolean allowed = privileged ? writable || !entry.wpe() : user && writable;
+        return allowed ? FaultStage.STAGE_2 : FaultStage.STAGE_1;
     }
 
     /** The PASIDs this domain is attached at, in order. */
