@@ -158,7 +158,15 @@ public final class Guest implements AutoCloseable {
      * in guest RAM.
      */
     public GuestContextTable newContextTable(int cdMaxBits) {
-        return new GuestContextTable(this, cdMaxBits);
+        return new GuestContextTable(this, cdMaxBits, dev.iommukit.spi.nested.SmmuContextTableConfig.Format.LINEAR);
+    }
+
+    /**
+     * A new SMMUv3 CD table of {@code 2^cdMaxBits} invalid CDs in {@code format}: linear, or two
+     * levels whose leaf tables are allocated as the guest writes CDs into them.
+     */
+    public GuestContextTable newContextTable(int cdMaxBits, dev.iommukit.spi.nested.SmmuContextTableConfig.Format format) {
+        return new GuestContextTable(this, cdMaxBits, format);
     }
 
     public synchronized boolean isClosed() {
