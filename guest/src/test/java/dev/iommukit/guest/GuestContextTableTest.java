@@ -130,6 +130,45 @@ class GuestContextTableTest {
     }
 
     @Test
+    void anL1cdIsVInBitZeroAndL2PtrInBits51To12() {
+        assertThat(GuestContextTable.l1Descriptor(0x000F_FFFF_FFFF_F000L)).isEqualTo(0x000F_FFFF_FFFF_F001L);
+        assertThat(GuestContextTable.l1Descriptor(0x1234_5000L)).isEqualTo(0x1234_5001L);
+        assertThatThrownBy(() -> GuestContextTable.l1Descriptor(0x800)).isInstanceOf(InvalidArgumentException.class)
+                .hasMessageStartingWith("leafGpa:");
+    }
+
+    @ParameterizedTest(name = "{0}: {1} CDs per leaf")
+    @CsvSource({"TWO_LEVEL_4K, 64", "TWO_LEVEL_64K, 1024"})
+    void aTwoLevelTableIndexesItsL1BySsidHighBitsAndItsLeavesByTheLowOnes(SmmuContextTableConfig.Format format, int perLeaf) {
+        GuestContextTable table = guest.newContextTable(12, format);
+        int l1Entries = (1 << 12) / perLeaf;
+        assertThat(table.address() % Math.max(4096, 8L * l1Entries)).isZero();
+        assertThat(table.descriptorAddress(perLeaf + 3)).as("no leaf yet").isEqualTo(-1);
+        assertThat(table.readRaw(perLeaf + 3)).containsOnly(0L);
+        GuestPageTable pt = guest.newPageTable(Format.AARCH64_4K_48BIT);
+        int ssid = 2 * perLeaf + 5;
+        table.writeContextDescriptor(ssid, pt, 3);
+
+        long l1cd = guest.memory().read64(table.address() + 8L * 2);
+        assertThat(table.l1DescriptorAddress(ssid)).isEqualTo(table.address() + 16);
+        assertThat(l1cd & 1).as("V").isEqualTo(1);
+        assertThat(l1cd & ~GuestContextTable.L1CD_L2PTR_MASK).as("nothing but V below bit 12, nothing above bit 51").isEqualTo(1);
+        long leaf = l1cd & GuestContextTable.L1CD_L2PTR_MASK;
+        assertThat(leaf % (64L * perLeaf)).as("leaf aligned to its size").isZero();
+        assertThat(table.descriptorAddress(ssid)).isEqualTo(leaf + 64L * 5);
+        assertThat(guest.memory().read64(leaf + 64L * 5)).isEqualTo(GuestContextDescriptor.forTable(pt, 3).encode()[0]);
+        assertThat(guest.memory().read64(table.address())).as("L1CD 0 untouched").isZero();
+        assertThat(guest.memory().read64(table.address() + 8)).as("L1CD 1 untouched").isZero();
+
+        table.writeContextDescriptor(ssid + 1, pt, 4);
+        assertThat(guest.memory().read64(table.address() + 16)).as("same leaf, same L1CD").isEqualTo(l1cd);
+        assertThat(table.config(DefaultSubstream.TERMINATE).format()).isEqualTo(format);
+        int before = guest.allocatedPages();
+        table.free();
+        assertThat(guest.allocatedPages()).isEqualTo(before - 1 - perLeaf * 64 / 4096);
+    }
+
+    @Test
     void badSubstreamsAndSizesAreRefusedAndFreeReturnsThePages() {
         assertThatThrownBy(() -> guest.newContextTable(21)).isInstanceOf(InvalidArgumentException.class).hasMessageStartingWith("cdMaxBits:");
         int before = guest.allocatedPages();

@@ -95,6 +95,42 @@ class SmmuPasidTableBindTest {
     }
 
     @Test
+    void withSubstreamZeroAsDefaultRequestsWithoutASubstreamUseCdZero() {
+        guest.memory().write(DATA, pattern(7, 0x1000));
+        GuestPageTable pt = guest.newPageTable(GuestPageTable.Format.AARCH64_4K_48BIT);
+        pt.map(GVA, DATA, 0x1000, Permissions.READ);
+        GuestContextTable cds = guest.newContextTable(1);
+        cds.writeContextDescriptor(0, pt, ASID);
+        container.attachPasidTable(dev, cds.config(DefaultSubstream.SUBSTREAM_0));
+        byte[] seen = new byte[0x1000];
+        assertThat(dev.read(GVA, seen).physicalAddress()).isEqualTo(guest.hostPhysical(DATA));
+        assertThat(seen).isEqualTo(pattern(7, 0x1000));
+        assertThat(dev.translate(GVA, AccessType.READ, DmaAttributes.pasid(0)).faulted()).as("substream 0 itself is reserved").isTrue();
+        assertThat(dev.translate(DATA, AccessType.READ).faulted()).as("no bypass: the GPA is not a GVA of CD 0").isTrue();
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(value = dev.iommukit.spi.nested.SmmuContextTableConfig.Format.class,
+            names = {"TWO_LEVEL_4K", "TWO_LEVEL_64K"})
+    void twoLevelGuestCdTablesServeTheirSubstreams(dev.iommukit.spi.nested.SmmuContextTableConfig.Format format) {
+        guest.memory().write(DATA, pattern(8, 0x1000));
+        GuestPageTable pt = guest.newPageTable(GuestPageTable.Format.AARCH64_4K_48BIT);
+        pt.map(GVA, DATA, 0x1000, Permissions.READ);
+        GuestContextTable cds = guest.newContextTable(12, format);
+        int ssid = 0x7C5;
+        cds.writeContextDescriptor(ssid, pt, ASID);
+        container.attachPasidTable(dev, cds.config(DefaultSubstream.TERMINATE));
+        assertThat(dev.translate(GVA + 0x10, AccessType.READ, DmaAttributes.pasid(ssid)).physicalAddress())
+                .isEqualTo(guest.hostPhysical(DATA + 0x10));
+        assertThat(dev.translate(GVA, AccessType.READ, DmaAttributes.pasid(3)).faulted()).as("its L1CD is invalid").isTrue();
+
+        cds.writeContextDescriptor(3, pt, ASID + 1);
+        assertThat(container.invalidateGuestCaches(dev, List.of(CacheInvalidation.pasid(3, CacheInvalidation.Cache.PASID))).isComplete())
+                .isTrue();
+        assertThat(dev.translate(GVA, AccessType.READ, DmaAttributes.pasid(3)).physicalAddress()).isEqualTo(guest.hostPhysical(DATA));
+    }
+
+    @Test
     void anIpaOutsideTheGuestRamFaultsAtStageTwo() {
         GuestPageTable pt = guest.newPageTable(GuestPageTable.Format.AARCH64_4K_48BIT);
         pt.map(GVA, RAM + 0x40_0000, 0x1000, Permissions.READ);
