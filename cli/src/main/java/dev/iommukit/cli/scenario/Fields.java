@@ -89,7 +89,11 @@ final class Fields {
     }
 
     Integer optInteger(String field, int min, int max) {
-        return has(field) ? Integer.valueOf(integer(field, min, max)) : null;
+        if (!has(field)) {
+            markAbsent(field);
+            return null;
+        }
+        return integer(field, min, max);
     }
 
     boolean bool(String field, boolean absent) {
