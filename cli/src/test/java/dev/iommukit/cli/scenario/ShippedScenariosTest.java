@@ -122,6 +122,47 @@ class ShippedScenariosTest {
         assertThat(r.passed()).isEqualTo(s.steps().size());
     }
 
+    /** The JSON fragment (operations only) that follows {@code heading} in the documentation. */
+    private static String fragmentAfter(String heading) throws IOException {
+        String doc = Files.readString(Path.of("..", "docs", "scenarios.md"));
+        int start = doc.indexOf("```json\n", doc.indexOf(heading));
+        assertThat(start).as("a JSON fragment after " + heading).isPositive();
+        return doc.substring(start + "```json\n".length(), doc.indexOf("```", start + 7));
+    }
+
+    private static void runFragment(String backend, String cpu, String prelude, String fragment) {
+        String unit = backend.equals("vtd") ? "dmar0" : "smmu0";
+        String json = """
+                { "machine": { "ram": [ { "base": "0x80000000", "size": "1G" } ], "cpu": "CPU",
+                               "units": [ { "name": "UNIT", "backend": "BACKEND" } ],
+                               "devices": [ { "name": "gpu", "unit": "UNIT", "rid": "00:03.0", "pasidBits": 20 },
+                                            { "name": "nic", "unit": "UNIT", "rid": "00:04.0", "pasidBits": 20 } ] },
+                  "operations": [ PRELUDE
+                """.replace("UNIT", unit).replace("BACKEND", backend).replace("CPU", cpu).replace("PRELUDE", prelude)
+                + fragment + "\n] }";
+        Scenario s = ScenarioParser.parse(json);
+        BackendRegistry registry = BackendRegistry.discover();
+        try (var m = new ScenarioRunner(registry, new PrintWriter(new StringWriter())).build(s.machine())) {
+            assumeTrue(!uses(s, "enablePageRequests") || m.units().get(0).capabilities().has(Capability.PAGE_REQUEST),
+                    backend + " without PAGE_REQUEST on this class path");
+        }
+        StringWriter out = new StringWriter();
+        RunResult r = new ScenarioRunner(registry, new PrintWriter(out)).run(s, m -> { });
+        assertThat(r.failures()).as(out.toString()).isEmpty();
+        assertThat(r.passed()).isEqualTo(s.steps().size());
+    }
+
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource({"smmuv3, aarch64", "vtd, x86_64"})
+    void thePageRequestFragmentOfTheDocumentationRuns(String backend, String cpu) throws IOException {
+        runFragment(backend, cpu, "{ \"op\": \"process\", \"name\": \"app\" },", fragmentAfter("### I/O page faults"));
+    }
+
+    @Test
+    void theGuestFragmentOfTheDocumentationRunsOnTheVtdBackend() throws IOException {
+        runFragment("vtd", "x86_64", "", fragmentAfter("### Guests and nested translation"));
+    }
+
     @Test
     void everyOperationOfTheFormatIsInTheDocumentation() throws IOException {
         String doc = Files.readString(Path.of("..", "docs", "scenarios.md"));
