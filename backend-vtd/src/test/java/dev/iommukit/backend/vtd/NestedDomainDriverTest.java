@@ -3,7 +3,22 @@ package dev.iommukit.backend.vtd;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.iommukit.backend.vtd.arch.ExtendedCapabilityRegister;
 import dev.iommukit.backend.vtd.arch.InvalidationDescriptor;
+import dev.iommukit.backend.vtd.arch.RegisterOffsets;
+import dev.iommukit.backend.vtd.driver.UnitOptions;
+import dev.iommukit.backend.vtd.driver.VtdDriver;
+import dev.iommukit.backend.vtd.hw.HardwareModel;
+import dev.iommukit.backend.vtd.hw.VtdHardware;
+import dev.iommukit.spi.UnitContext;
+import dev.iommukit.spi.dma.AccessType;
+import dev.iommukit.spi.dma.DmaRequest;
+import dev.iommukit.spi.dma.TranslationOutcome;
+import dev.iommukit.spi.fault.Fault;
+import dev.iommukit.spi.memory.PageAllocator;
+import dev.iommukit.spi.memory.PhysicalMemory;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import dev.iommukit.backend.vtd.arch.PasidDeviceTlbDescriptor;
 import dev.iommukit.spi.IommuBackend;
 import dev.iommukit.spi.cap.Capability;
@@ -90,6 +105,71 @@ class NestedDomainDriverTest {
             assertThatThrownBy(() -> m.driver.allocateNestedDomain(flDomain, new VtdFirstLevelConfig(0x1000, 48, Set.of())))
                     .isInstanceOf(InvalidArgumentException.class).hasMessageContaining("parent").hasMessageContaining("second-level");
             flDomain.free();
+        }
+    }
+
+    /** The default model with ECAP.NEST (bit 26) cleared. */
+    private static HardwareModel withoutNest() {
+        HardwareModel d = HardwareModel.defaults();
+        ExtendedCapabilityRegister e = ExtendedCapabilityRegister.decode(d.ecap().encode() & ~(1L << 26));
+        return new HardwareModel(d.version(), d.cap(), e, d.hostAddressWidth());
+    }
+
+    @Test
+    void nestNeedsFirstAndSecondLevelTranslation() {
+        HardwareModel d = HardwareModel.defaults();
+        ExtendedCapabilityRegister noFl = ExtendedCapabilityRegister.decode(d.ecap().encode() & ~(1L << 47));
+        assertThatThrownBy(() -> new HardwareModel(d.version(), d.cap(), noFl, d.hostAddressWidth()))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("NEST");
+        ExtendedCapabilityRegister noSl = ExtendedCapabilityRegister.decode(d.ecap().encode() & ~(1L << 46));
+        assertThatThrownBy(() -> new HardwareModel(d.version(), d.cap(), noSl, d.hostAddressWidth()))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThat(d.ecap().nest() && d.ecap().flts() && d.ecap().slts() && d.ecap().smts() && d.ecap().pasid()).isTrue();
+    }
+
+    @Test
+    void withoutNestNothingIsAdvertisedAndPgtt011IsSpt4() {
+        PhysicalMemory memory = PhysicalMemory.of(0, 1L << 30);
+        PageAllocator allocator = new PageAllocator(memory, 512L << 20, 512L << 20);
+        List<Fault> faults = new CopyOnWriteArrayList<>();
+        HardwareModel model = withoutNest();
+        VtdHardware hw = new VtdHardware(memory, model);
+        VtdDriver driver = new VtdDriver(new UnitContext("vtd-nonest", memory, allocator, faults::add, r -> { }, Map.of()), hw,
+                hw.dmaPort(), UnitOptions.DEFAULTS, model.hostAddressWidth());
+        hw.connectFaultEvent(driver::onFaultInterrupt);
+        driver.initialize();
+        try {
+            assertThat(driver.capabilities().has(Capability.NESTING)).isFalse();
+            assertThat(driver.capabilities().has(Capability.GUEST_PASID_BIND)).isFalse();
+            driver.probeDevice(DEV, 10);
+            BackendDomain parent = driver.allocateDomain(DomainType.PAGING, DomainOptions.NESTING_PARENT);
+            assertThatThrownBy(() -> driver.allocateNestedDomain(parent, new VtdFirstLevelConfig(0x1000, 48, Set.of())))
+                    .isInstanceOf(NotSupportedException.class).hasMessageContaining("NEST");
+            driver.attach(DEV, 4, parent);
+            // Rewrite the PASID entry by hand as PGTT=011: the unit does not nest, SPT.4.
+            long root = hw.read64(RegisterOffsets.RTADDR_REG) & ~0xFFFL;
+            long ctx = (memory.read64(root + DEV.bus() * 16L) & ~0xFFFL) + (DEV.devfn() & 0x7F) * 32L;
+            long table = memory.read64(memory.read64(ctx) & ~0xFFFL) & ~0xFFFL;
+            long pe = table + 4 * 64L;
+            long qw0 = memory.read64(pe);
+            memory.write64(pe, qw0 & ~(7L << 6) | 3L << 6);
+            int did = (int) (memory.read64(pe + 8) & 0xFFFF);
+            TranslationOutcome out = new TranslationOutcome();
+            long iqa = hw.read64(RegisterOffsets.IQA_REG) & ~0xFFFL;
+            long tail = hw.read64(RegisterOffsets.IQT_REG);
+            // pc_inv PASID-selective queued by hand, as software must after changing the entry.
+            long[] pc = InvalidationDescriptor.pasidCache(InvalidationDescriptor.PC_PASID, did, 4);
+            for (int i = 0; i < 4; i++) {
+                memory.write64(iqa + tail + 8L * i, pc[i]);
+            }
+            hw.write64(RegisterOffsets.IQT_REG, (tail + 32) % 8192);
+            hw.dmaPort().translate(DmaRequest.of(DEV.value(), 4, 0x1000, 4, AccessType.READ), out);
+            assertThat(out.isTranslated()).isFalse();
+            assertThat(out.fault().record().name()).isEqualTo("SPT.4");
+            driver.releaseDevice(DEV);
+            parent.free();
+        } finally {
+            driver.close();
         }
     }
 

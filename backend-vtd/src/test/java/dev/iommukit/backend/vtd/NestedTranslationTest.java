@@ -374,6 +374,51 @@ class NestedTranslationTest {
         assertThat(dmaPa(VA, AccessType.READ)).isEqualTo(HOST + GPA_DATA + 0x7000);
     }
 
+    @Test
+    void nestedIotlbEntriesFollowTheCacheScopeTable() {
+        setUp();
+        bind(Set.of());
+        long[] slots = guest.map(VA, GPA_DATA, 12, HandBuiltGuest.USER_RW);
+        int did = didOf(PASID);
+        long page = GPA_DATA;
+        assertThat(dmaPa(VA, AccessType.READ)).isEqualTo(HOST + page);
+        long[][] untouched = {
+            InvalidationDescriptor.pasidIotlb(InvalidationDescriptor.P_IOTLB_PASID, did, PASID + 1, 0, 0, false),
+            InvalidationDescriptor.pasidIotlb(InvalidationDescriptor.P_IOTLB_PAGE, did, PASID, VA + 0x1000, 0, false),
+            InvalidationDescriptor.pasidIotlb(InvalidationDescriptor.P_IOTLB_PASID, did + 1, PASID, 0, 0, false),
+            InvalidationDescriptor.iotlb(InvalidationDescriptor.IOTLB_DOMAIN, did + 1, 0, 0, false)};
+        long[][] hits = {
+            InvalidationDescriptor.iotlb(InvalidationDescriptor.IOTLB_PAGE, did, 0x7000, 0, false), // page-in-domain: nested entries of the DID, whole
+            InvalidationDescriptor.iotlb(InvalidationDescriptor.IOTLB_DOMAIN, did, 0, 0, false),
+            InvalidationDescriptor.pasidIotlb(InvalidationDescriptor.P_IOTLB_PASID, did, PASID, 0, 0, false),
+            InvalidationDescriptor.pasidIotlb(InvalidationDescriptor.P_IOTLB_PAGE, did, PASID, VA, 0, true),
+            InvalidationDescriptor.iotlb(InvalidationDescriptor.IOTLB_GLOBAL, 0, 0, 0, false)};
+        for (long[] hit : hits) {
+            long stale = page;
+            page += 0x1000;
+            guest.write(slots[3], page | HandBuiltGuest.USER_RW | X86PagingEntry.A);
+            for (long[] miss : untouched) {
+                m.submit(miss);
+                assertThat(dmaPa(VA, AccessType.READ)).as("type %d leaves the nested entry", InvalidationDescriptor.type(miss[0]))
+                        .isEqualTo(HOST + stale);
+            }
+            m.submit(hit);
+            assertThat(dmaPa(VA, AccessType.READ)).as("type %d G=%d drops it", InvalidationDescriptor.type(hit[0]),
+                    InvalidationDescriptor.granularity(hit[0])).isEqualTo(HOST + page);
+        }
+    }
+
+    @Test
+    void reservedBitsOfANestedPasidEntryAreSpt3() {
+        setUp();
+        bind(Set.of());
+        long pe = m.pasidEntryAddress(SID, PASID);
+        int did = didOf(PASID);
+        m.memory.write64(pe, m.memory.read64(pe) | 1L << 50); // SLPTPTR above HAW
+        m.submit(InvalidationDescriptor.pasidCache(InvalidationDescriptor.PC_PASID, did, PASID));
+        assertFault(dma(VA, AccessType.READ), 0, "SPT.3", 0x5A, FaultReason.BAD_CONFIGURATION, VA, false, FaultStage.NONE);
+    }
+
     /** The {@code n} descriptors the driver queued last, before its inv_wait, oldest first; and that wait. */
     private List<long[]> lastQueued(int n) {
         long base = m.driver.invalidationQueue();
@@ -426,6 +471,12 @@ class NestedTranslationTest {
         List<long[]> q = lastQueued(2);
         assertThat(q.get(0)).as("pc_inv PASID-selective first").containsExactly(7 | 1L << 4 | (long) did << 16 | (long) PASID << 32, 0, 0, 0);
         assertThat(q.get(1)).as("then p_iotlb PASID-selective").containsExactly(6 | 2L << 4 | (long) did << 16 | (long) PASID << 32, 0, 0, 0);
+        // The PASID cache alone: pc_inv, then the p_iotlb of the same scope the architecture requires after it.
+        nested.invalidate(List.of(CacheInvalidation.pasid(PASID, CacheInvalidation.Cache.PASID)));
+        List<long[]> pcOnly = lastQueued(2);
+        assertThat(pcOnly.get(0)).isEqualTo(q.get(0));
+        assertThat(pcOnly.get(1)).isEqualTo(q.get(1));
+        assertThat(InvalidationDescriptor.type(pcOnly.get(2)[0])).isEqualTo(InvalidationDescriptor.INV_WAIT);
         // A leaf-only 2 MiB range: one page-selective descriptor, AM=9, IH=1.
         nested.invalidate(List.of(CacheInvalidation.range(PASID, VA_2M, 2L << 20, 1, true)));
         assertThat(lastQueued(1).get(0)).containsExactly(6 | 3L << 4 | (long) did << 16 | (long) PASID << 32, VA_2M | 1L << 6 | 9, 0, 0);

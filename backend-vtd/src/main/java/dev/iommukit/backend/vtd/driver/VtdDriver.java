@@ -6,6 +6,7 @@ import dev.iommukit.backend.vtd.arch.CapabilityRegister;
 import dev.iommukit.backend.vtd.arch.ExtendedCapabilityRegister;
 import dev.iommukit.backend.vtd.arch.FaultReasonCode;
 import dev.iommukit.backend.vtd.arch.FaultRecord;
+import dev.iommukit.backend.vtd.arch.FaultStages;
 import dev.iommukit.backend.vtd.arch.InvalidationDescriptor;
 import dev.iommukit.backend.vtd.arch.PasidDirectoryEntry;
 import dev.iommukit.backend.vtd.arch.PasidTableEntry;
