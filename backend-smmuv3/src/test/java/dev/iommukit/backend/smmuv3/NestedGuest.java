@@ -58,7 +58,7 @@ final class NestedGuest {
         for (int level = 0; level < 3; level++) {
             long slot = table + 8 * ((va >>> (39 - 9 * level)) & 511);
             long d = read(slot);
-            if ((d & 3) != 3) {
+            if ((d & 3) != 3 || (d & 0x0000_FFFF_FFFF_F000L) >= GUEST_RAM) {
                 d = page() | 3;
                 write(slot, d);
             }

@@ -280,6 +280,55 @@ class NestedTableBindTest {
         assertThat(dma(2, VA, AccessType.READ).physicalAddress()).isEqualTo(pa(IPA2));
     }
 
+    /** The last {@code n} commands in the queue (the last one a CMD_SYNC), as {d0, d1} pairs. */
+    private long[][] lastCommands(int n) {
+        long base = m.reg("CMDQ_BASE") & 0x000F_FFFF_FFFF_FFE0L;
+        int prod = (int) m.reg("CMDQ_PROD");
+        long[][] cmds = new long[n][];
+        for (int i = 0; i < n; i++) {
+            long slot = base + 16L * ((prod - n + i) & 0xFF);
+            cmds[i] = new long[] {m.memory.read64(slot), m.memory.read64(slot + 8)};
+        }
+        return cmds;
+    }
+
+    @Test
+    void guestInvalidationsBecomeCommandsWithTheHostsStreamIdAndVmid() {
+        NestedDomain n = bind(Format.LINEAR, 4, DefaultSubstream.SUBSTREAM_0);
+        long vmid = 1L << 32;
+        assertThat(n.invalidate(List.of(
+                CacheInvalidation.pasid(3, CacheInvalidation.Cache.PASID),
+                CacheInvalidation.asid(5),
+                CacheInvalidation.asidRange(5, VA, 4096, 1, true),
+                CacheInvalidation.range(3, VA, 4096, 1, false),
+                CacheInvalidation.asidRange(5, VA, 4096, 40, true),
+                CacheInvalidation.domain(CacheInvalidation.Cache.IOTLB, CacheInvalidation.Cache.PASID))).isComplete()).isTrue();
+        assertThat(lastCommands(8)).isDeepEqualTo(new long[][] {
+                new long[] {0x05L | 3L << 12 | (long) SID << 32, 0},          // CMD_CFGI_CD SSID 3, Leaf=0
+                new long[] {0x11L | vmid | 5L << 48, 0},                      // CMD_TLBI_NH_ASID
+                new long[] {0x12L | vmid | 5L << 48, VA | 1},                 // CMD_TLBI_NH_VA, Leaf=1, TG=0
+                new long[] {0x13L | vmid, VA},                                // CMD_TLBI_NH_VAA
+                new long[] {0x12L | 19L << 12 | 1L << 20 | vmid | 5L << 48, VA | 1 | 1L << 10}, // (19+1)*2^1 4K granules
+                new long[] {0x06L | (long) SID << 32, 0},                     // CMD_CFGI_CD_ALL
+                new long[] {0x10L | vmid, 0},                                 // CMD_TLBI_NH_ALL
+                // one CMD_SYNC (CS=SIG_IRQ, MSIData 0 written over its own slot, MSIAddr = the slot): completed
+                new long[] {0, (m.reg("CMDQ_BASE") & 0x000F_FFFF_FFFF_FFE0L) + 16L * ((m.reg("CMDQ_PROD") - 1) & 0xFF)}});
+    }
+
+    @Test
+    void withAtsTheNestedSteHasEatsAndTheAtcIsInvalidated() {
+        m.unit.enablePageRequests(TestMachine.DEV);
+        NestedDomain n = bind(Format.LINEAR, 4, DefaultSubstream.SUBSTREAM_0);
+        assertThat(StreamTableEntry.EATS.get(ste()[1])).isEqualTo(1);
+        assertThat(n.invalidate(List.of(new CacheInvalidation(java.util.Set.of(CacheInvalidation.Cache.DEVICE_IOTLB),
+                CacheInvalidation.Granularity.ADDRESS, 3, -1, VA, 4096, 2, false))).isComplete()).isTrue();
+        // CMD_ATC_INV: SSV=1, SSID=3, SID; the aligned 16 KiB span (Size=2) holding [VA, VA + 8K)
+        assertThat(lastCommands(2)[0]).containsExactly(0x40L | 1L << 11 | 3L << 12 | (long) SID << 32, 0x4000_0000L | 2);
+        // a stage 2 unmap under the guest's table: the whole ATC of the StreamID, after the TLBIs
+        g.s2.unmap(IPA, 0x1000);
+        assertThat(lastCommands(2)[0]).containsExactly(0x40L | (long) SID << 32, 52L);
+    }
+
     @Test
     void rangeInvalidationCoversEveryGranuleOfTheRange() {
         g.writeCd(CD_TABLE + 64, NestedGuest.cd(5, root));
