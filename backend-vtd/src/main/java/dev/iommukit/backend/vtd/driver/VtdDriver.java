@@ -327,6 +327,7 @@ public final class VtdDriver implements IommuUnit {
             case BLOCKED -> blocked;
             case IDENTITY -> identity;
             case SVA -> throw IommuException.invalid("type", "SVA domains are allocated with allocateSvaDomain()");
+            case NESTED -> throw IommuException.invalid("type", "nested domains are allocated with allocateNestedDomain()");
             case PAGING -> {
                 int did = allocateDid();
                 boolean first = this.options.firstLevel() && !options.nestingParent();

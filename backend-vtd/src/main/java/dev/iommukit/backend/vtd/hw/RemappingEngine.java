@@ -21,7 +21,9 @@ import dev.iommukit.spi.dma.DmaRequest;
 import dev.iommukit.spi.dma.TranslationOutcome;
 import dev.iommukit.spi.domain.Permissions;
 import dev.iommukit.spi.fault.Fault;
+import dev.iommukit.spi.fault.FaultStage;
 import dev.iommukit.spi.fault.VendorFaultRecord;
+import dev.iommukit.spi.iopf.PageRequestMessage;
 import dev.iommukit.spi.memory.ExternalAbortException;
 import dev.iommukit.spi.memory.PhysicalMemory;
 import dev.iommukit.spi.pgtable.vtd.SecondLevelEntry;
@@ -40,6 +42,11 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * <p>An IOTLB hit takes no lock and allocates nothing. A miss walks under the read side of the
  * walk lock, which an inv_wait takes for writing. Requests without PASID use PASID 0 (ECAP.RPS=0)
  * as user requests without execute (RID_PRIV unsupported). With TES=0 requests pass untranslated.
+ *
+ * <p>ATS translation requests ({@link #translateAts}) take the same path with address type 01:
+ * they need context DTE=1 (else SCT.5); a missing translation or one lacking the access asked for
+ * is answered with no access and not recorded; every other fault is recorded with AT=01. Page
+ * requests resolve their configuration through {@link #resolvePageRequest}.
  */
 final class RemappingEngine implements DmaPort {
     private static final int MAX_AD_RETRIES = 4;
@@ -73,6 +80,8 @@ final class RemappingEngine implements DmaPort {
         private static final long serialVersionUID = 1L;
         final FaultReasonCode code;
         final boolean fpd;
+        /** The translation stage whose tables the abort arose in; set where the walk knows it. */
+        FaultStage stage = FaultStage.NONE;
 
         Abort(FaultReasonCode code, boolean fpd) {
             super(code.architecturalName(), null, false, false);
@@ -87,12 +96,34 @@ final class RemappingEngine implements DmaPort {
             out.translated(request.address());
             return;
         }
-        int sid = request.rid() & 0xFFFF;
+        ContextConfig ctx = caches.context(request.rid() & 0xFFFF);
+        if (ctx == null || !cachedTranslation(request, out, ctx)) {
+            slowPath(request, out, false);
+        }
+    }
+
+    /**
+     * An ATS translation request: as {@link #translate} but needing DTE=1, and answering a missing
+     * or insufficient translation with no access instead of a recorded fault (digest §3.2, §10).
+     */
+    @Override
+    public void translateAts(DmaRequest request, TranslationOutcome out) {
+        if (!hardware.translationEnabled()) {
+            out.translated(request.address());
+            return;
+        }
+        ContextConfig ctx = caches.context(request.rid() & 0xFFFF);
+        if (ctx == null || !ctx.dte() || !cachedTranslation(request, out, ctx)) {
+            slowPath(request, out, true);
+        }
+    }
+
+    /** Fast path: every cache hits and the cached permissions allow the access; false to walk. */
+    private boolean cachedTranslation(DmaRequest request, TranslationOutcome out, ContextConfig ctx) {
+        int sid = ctx.sid();
         boolean hasPasid = request.hasPasid();
         boolean write = request.isWrite();
-        // Fast path: every cache hits and the cached permissions allow the access.
-        ContextConfig ctx = caches.context(sid);
-        if (ctx != null && (!hasPasid || pasidAcceptable(ctx, request.pasid()) && !request.execute())) {
+        if (!hasPasid || pasidAcceptable(ctx, request.pasid()) && !request.execute()) {
             int pasid = hasPasid ? request.pasid() : ctx.ridPasid();
             boolean privileged = hasPasid && request.privileged();
             PasidConfig pc = caches.pasid(sid, pasid);
@@ -101,7 +132,7 @@ final class RemappingEngine implements DmaPort {
                     long a = request.address();
                     if ((a >>> haw) == 0 && !inInterruptRange(a)) {
                         out.translated(a);
-                        return;
+                        return true;
                     }
                 } else {
                     TlbEntry e = iotlb.lookup(pc.tag(), request.address());
@@ -109,13 +140,13 @@ final class RemappingEngine implements DmaPort {
                         long pa = e.translate(request.address());
                         if (!inInterruptRange(pa)) {
                             out.translated(pa);
-                            return;
+                            return true;
                         }
                     }
                 }
             }
         }
-        slowPath(request, out);
+        return false;
     }
 
     private boolean pasidAcceptable(ContextConfig ctx, int pasid) {
@@ -140,29 +171,39 @@ final class RemappingEngine implements DmaPort {
         return writable && (e.attributes() & IotlbTags.DIRTY) != 0;
     }
 
-    private void slowPath(DmaRequest request, TranslationOutcome out) {
-        FaultReasonCode code;
-        boolean fpd;
+    private void slowPath(DmaRequest request, TranslationOutcome out, boolean ats) {
+        Abort abort;
         walkLock.readLock().lock();
         try {
-            out.translated(walk(request));
+            out.translated(walk(request, ats));
             return;
         } catch (Abort a) {
-            code = a.code;
-            fpd = a.fpd;
+            abort = a;
         } finally {
             walkLock.readLock().unlock();
         }
-        out.faulted(fault(request, code, fpd));
+        out.faulted(fault(request, abort, ats));
     }
 
-    private Fault fault(DmaRequest request, FaultReasonCode code, boolean fpd) {
+    /**
+     * Whether a translation request meeting {@code code} is answered with no access (R=W=0) and
+     * not recorded: not-present, outside the input range, or lacking the permission asked for.
+     */
+    static boolean answeredWithNoAccess(FaultReasonCode code) {
+        return switch (code) {
+            case SFS_2, SSS_2, SGN_1, SGN_2, SGN_3, SGN_5, SGN_6, SGN_7 -> true;
+            default -> false;
+        };
+    }
+
+    private Fault fault(DmaRequest request, Abort abort, boolean ats) {
+        FaultReasonCode code = abort.code;
         boolean hasPasid = request.hasPasid();
         FaultRecord record = FaultRecord.of(request.address(), request.rid() & 0xFFFF, request.isWrite(),
                 hasPasid && request.privileged(), hasPasid && request.execute(), hasPasid, hasPasid ? request.pasid() & 0xFFFFF : 0,
-                code.code());
+                code.code(), ats ? FaultRecord.AT_TRANSLATION_REQUEST : FaultRecord.AT_UNTRANSLATED);
         VendorFaultRecord vendor;
-        if (fpd && code.qualified()) {
+        if (ats && answeredWithNoAccess(code) || abort.fpd && code.qualified()) {
             Map<String, Long> fields = new java.util.LinkedHashMap<>(record.fields());
             fields.put("F", 0L);
             vendor = new UnrecordedFault(code, fields);
@@ -171,7 +212,7 @@ final class RemappingEngine implements DmaPort {
             vendor = record;
         }
         return new Fault(RequesterId.of(request.rid() & 0xFFFF), hasPasid ? request.pasid() : Pasid.NONE, request.address(),
-                request.access(), code.reason(), vendor);
+                request.access(), code.reason(), vendor, abort.stage);
     }
 
     private long read(long pa, FaultReasonCode onAbort, boolean fpd) {
@@ -185,7 +226,7 @@ final class RemappingEngine implements DmaPort {
     }
 
     /** The full translation of digest §6; returns the output address or throws {@link Abort}. */
-    private long walk(DmaRequest request) {
+    private long walk(DmaRequest request, boolean ats) {
         // Read before any structure: a fill from a walk that any invalidation overlapped is withdrawn.
         long contextEpoch = caches.contextEpoch();
         long pasidEpoch = caches.pasidEpoch();
@@ -204,6 +245,9 @@ final class RemappingEngine implements DmaPort {
             caches.fillContext(ctx, contextEpoch);
         }
         boolean fpd = ctx.fpd();
+        if (ats && !ctx.dte()) {
+            throw new Abort(SCT_5, fpd);
+        }
         int pasid;
         boolean privileged;
         if (hasPasid) {
@@ -239,20 +283,104 @@ final class RemappingEngine implements DmaPort {
             throw new Abort(SPT_5, fpd);
         }
         long address = request.address();
-        long pa = switch (pc.pgtt()) {
-            case PasidTableEntry.PGTT_PASS_THROUGH -> {
-                if ((address >>> haw) != 0) {
-                    throw new Abort(SGN_4, fpd);
+        long pa;
+        try {
+            pa = switch (pc.pgtt()) {
+                case PasidTableEntry.PGTT_PASS_THROUGH -> {
+                    if ((address >>> haw) != 0) {
+                        throw new Abort(SGN_4, fpd);
+                    }
+                    yield address;
                 }
-                yield address;
-            }
-            case PasidTableEntry.PGTT_SECOND_LEVEL -> secondLevel(pc, address, request.isWrite(), tlbEpoch);
-            default -> firstLevel(pc, address, request.isWrite(), privileged, tlbEpoch);
-        };
+                case PasidTableEntry.PGTT_SECOND_LEVEL -> secondLevel(pc, address, request.isWrite(), tlbEpoch);
+                default -> firstLevel(pc, address, request.isWrite(), privileged, tlbEpoch);
+            };
+        } catch (Abort a) {
+            a.stage = stageOf(pc.pgtt());
+            throw a;
+        }
         if (inInterruptRange(pa)) {
             throw new Abort(SGN_8, fpd);
         }
         return pa;
+    }
+
+    /** The stage a fault in a walk of {@code pgtt} belongs to: FL = stage 1, SL = stage 2. */
+    private static FaultStage stageOf(int pgtt) {
+        return switch (pgtt) {
+            case PasidTableEntry.PGTT_FIRST_LEVEL -> FaultStage.STAGE_1;
+            case PasidTableEntry.PGTT_SECOND_LEVEL -> FaultStage.STAGE_2;
+            default -> FaultStage.NONE;
+        };
+    }
+
+    /** What a page request resolves to: the PASID-cache entry it targets, or the fault that refused it. */
+    record PageRequestTarget(PasidConfig config, FaultReasonCode fault) {}
+
+    /**
+     * The structure checks of a page request (digest §6 steps 0-5 and §12): TTM, root and context
+     * entry, PRE (else SCT.8), the PASID checks for a request with PASID, then the PASID entry
+     * (RID_PASID's for one without), whose DID and PGTT select the implicit invalidation. A fault
+     * is recorded as a page request ({T1,T2} = 01) unless FPD suppresses it.
+     */
+    PageRequestTarget resolvePageRequest(PageRequestMessage m) {
+        Abort abort;
+        walkLock.readLock().lock();
+        try {
+            return new PageRequestTarget(pageRequestConfig(m), null);
+        } catch (Abort a) {
+            abort = a;
+        } finally {
+            walkLock.readLock().unlock();
+        }
+        boolean hasPasid = m.hasPasid();
+        if (!(abort.fpd && abort.code.qualified())) {
+            hardware.recordFault(FaultRecord.ofPageRequest(m.pageAddress(), m.rid() & 0xFFFF, hasPasid && m.privileged(),
+                    hasPasid && m.execute(), hasPasid, hasPasid ? m.pasid() & 0xFFFFF : 0, abort.code.code()));
+        }
+        return new PageRequestTarget(null, abort.code);
+    }
+
+    private PasidConfig pageRequestConfig(PageRequestMessage m) {
+        long contextEpoch = caches.contextEpoch();
+        long pasidEpoch = caches.pasidEpoch();
+        long rtaddr = hardware.latchedRootTable();
+        int ttm = (int) ((rtaddr & RegisterOffsets.RTADDR_TTM_MASK) >>> RegisterOffsets.RTADDR_TTM_SHIFT);
+        if (ttm != RegisterOffsets.TTM_SCALABLE || !ecap.smts()) {
+            throw new Abort(ttm == RegisterOffsets.TTM_LEGACY ? RTA_3 : RTA_1, false);
+        }
+        int sid = m.rid() & 0xFFFF;
+        ContextConfig ctx = caches.context(sid);
+        if (ctx == null) {
+            ctx = readContext(rtaddr & RegisterOffsets.RTADDR_RTA_MASK, sid);
+            caches.fillContext(ctx, contextEpoch);
+        }
+        boolean fpd = ctx.fpd();
+        if (!ctx.pre()) {
+            throw new Abort(SCT_8, fpd);
+        }
+        int pasid = ctx.ridPasid();
+        if (m.hasPasid()) {
+            pasid = m.pasid();
+            if (!ctx.paside()) {
+                throw new Abort(SCT_6, fpd);
+            }
+            if (pasid < 0 || pasid > maxPasid) {
+                throw new Abort(SGN_10, fpd);
+            }
+            if (pasid >= ctx.directoryEntries() * 64) {
+                throw new Abort(SCT_7, fpd);
+            }
+            if (pasid == ctx.ridPasid()) {
+                throw new Abort(SCT_9, fpd);
+            }
+        }
+        PasidConfig pc = caches.pasid(sid, pasid);
+        if (pc == null) {
+            pc = readPasidEntry(ctx, sid, pasid);
+            caches.fillPasid(pc, pasidEpoch);
+        }
+        return pc;
     }
 
     private ContextConfig readContext(long rootTable, int sid) {
@@ -293,7 +421,7 @@ final class RemappingEngine implements DmaPort {
         if (ridPasid >= e.directoryEntries() * 64) {
             throw new Abort(SCT_4, fpd);
         }
-        return new ContextConfig(sid, fpd, e.paside(), e.directoryEntries(), e.pasidDirPtr(), ridPasid);
+        return new ContextConfig(sid, fpd, e.paside(), e.directoryEntries(), e.pasidDirPtr(), ridPasid, e.dte(), e.pre());
     }
 
     private PasidConfig readPasidEntry(ContextConfig ctx, int sid, int pasid) {
