@@ -142,6 +142,16 @@ public final class InvalidationDescriptor {
         return Bits.bit(qw1, 0);
     }
 
+    /**
+     * The dev_tlb / p_dev_tlb ADDR for 2^{@code am} pages at {@code address} (aligned to that
+     * size): with S=1 (am &gt; 0) the bits below the size's top bit are ones, as the ATS range
+     * encoding asks; S=0 (am = 0) names the one page.
+     */
+    public static long deviceTlbAddress(long address, int am) {
+        long a = address & Bits.mask(63, 12);
+        return am == 0 ? a : (a | ((1L << (12 + am - 1)) - 1)) & Bits.mask(63, 12);
+    }
+
     /** page_grp_resp PP (qw0 4). */
     public static boolean responsePasidPresent(long qw0) {
         return Bits.bit(qw0, 4);
