@@ -70,19 +70,19 @@ final class InvalidationQueue {
 
     /** Submits {@code descriptors} and an inv_wait, and returns once the wait's status word was written. */
     void submitAndWait(List<long[]> descriptors) {
-        submitAndWait(descriptors, false);
+        DeviceTlbInvalidations tracker = deviceTlbs;
+        submit(tracker == null ? descriptors : tracker.expand(descriptors), false);
     }
 
     /**
-     * As {@link #submitAndWait(List)}, the closing inv_wait also with PD=1 when
-     * {@code pageRequestDrain}: it completes only once the page requests received before it are in
-     * the page request queue.
+     * Submits {@code descriptors} exactly as given, closed by an inv_wait with SW=1 and PD=1: it
+     * completes only once the page requests received before it are in the page request queue.
      */
-    void submitAndWait(List<long[]> descriptors, boolean pageRequestDrain) {
-        DeviceTlbInvalidations tracker = deviceTlbs;
-        if (tracker != null) {
-            descriptors = tracker.expand(descriptors);
-        }
+    void submitAndDrainPageRequests(List<long[]> descriptors) {
+        submit(descriptors, true);
+    }
+
+    private void submit(List<long[]> descriptors, boolean pageRequestDrain) {
         lock.lock();
         try {
             // Resynchronise with the hardware's tail (another agent may have queued descriptors).

@@ -634,7 +634,7 @@ public final class VtdDriver implements IommuUnit {
                 }
                 descriptors.add(InvalidationDescriptor.pasidDeviceTlb(sid, sid, pasid, 0, false, whole, true));
             }
-            queue.submitAndWait(descriptors, true);
+            queue.submitAndDrainPageRequests(descriptors);
             q.consume();
             if (!q.overflowed()) {
                 return;
