@@ -106,6 +106,25 @@ class PageRequestTest {
     }
 
     @Test
+    void resetValuesAndRegisterAccess() {
+        dev.iommukit.backend.vtd.hw.VtdHardware hw = new dev.iommukit.backend.vtd.hw.VtdHardware(
+                dev.iommukit.spi.memory.PhysicalMemory.of(0, 1L << 20), HardwareModel.defaults());
+        assertThat(hw.read32(PECTL_REG)).as("PECTL.IM=1 on reset").isEqualTo(0x8000_0000);
+        assertThat(hw.read32(PRS_REG)).isZero();
+        assertThat(hw.read64(PQH_REG) | hw.read64(PQT_REG) | hw.read64(PQA_REG)).isZero();
+        hw.write64(PQH_REG, -1L);
+        hw.write64(PQT_REG, -1L);
+        hw.write64(PQA_REG, -1L);
+        assertThat(hw.read64(PQH_REG)).as("only 18:5 writable").isEqualTo(0x7_FFE0L);
+        assertThat(hw.read64(PQT_REG)).isEqualTo(0x7_FFE0L);
+        assertThat(hw.read64(PQA_REG)).as("PQA 63:12 and PQS 2:0").isEqualTo(0xFFFF_FFFF_FFFF_F007L);
+        hw.write32(PECTL_REG, -1);
+        assertThat(hw.read32(PECTL_REG)).as("IP is read-only").isEqualTo(ECTL_IM);
+        hw.write32(PEDATA_REG, 0x4123);
+        assertThat(hw.read32(PEDATA_REG)).isEqualTo(0x4123);
+    }
+
+    @Test
     void enableSetsDteAndPreWithTable28Invalidations() {
         m.driver.probeDevice(DEV, 8);
         BackendDomain d = m.driver.allocateDomain(DomainType.PAGING, DomainOptions.DEFAULT);
