@@ -54,7 +54,11 @@ import java.util.TreeMap;
  * RTADDR with TTM=01, SRTP, the invalidation queue (DW=1), global invalidation, TE; per device a
  * root-entry half, a scalable-mode context entry and a PASID directory with PASID tables made on
  * demand; after every entry change the invalidations of digest §11 Table 28 and an inv_wait whose
- * status word it polls. It drains the fault recording registers on the fault interrupt.
+ * status word it polls. It drains the fault recording registers on the fault interrupt. For I/O
+ * page faults it sets up the page request queue, sets DTE and PRE per device, reports page
+ * requests on the page request interrupt, answers them with page group responses, drains them as
+ * intel_svm_drain_prq does, and follows IOTLB invalidations of ATS devices with device-TLB ones.
+ * Page request responses and drains may come from any thread; queue submission is serialised.
  */
 public final class VtdDriver implements IommuUnit {
     /** The DID of the identity domain (Linux FLPT_DEFAULT_DID). */
@@ -318,8 +322,16 @@ public final class VtdDriver implements IommuUnit {
         }
         devices.remove(dev.rid);
         deviceTlbs.released(dev.rid);
-        // SM context entry change: cc device-selective (no DID is used under it any more).
-        queue.submitAndWait(List.of(InvalidationDescriptor.contextCache(InvalidationDescriptor.CC_DEVICE, 0, dev.rid, 0)));
+        // SM context entry change: cc device-selective (no DID is used under it any more), and the
+        // device TLB of a device that had ATS enabled.
+        List<long[]> release = new ArrayList<>();
+        release.add(InvalidationDescriptor.contextCache(InvalidationDescriptor.CC_DEVICE, 0, dev.rid, 0));
+        if (dev.pageRequests) {
+            long whole = InvalidationDescriptor.DEVICE_TLB_WHOLE_RANGE;
+            release.add(InvalidationDescriptor.deviceTlb(dev.rid, dev.rid, 0, whole, true));
+            release.add(InvalidationDescriptor.pasidDeviceTlb(dev.rid, dev.rid, 0, 0, true, whole, true));
+        }
+        queue.submitAndWait(release);
         for (long table : dev.pasidTables.values()) {
             allocator.free(table);
         }
