@@ -190,12 +190,11 @@ class PageRequestTest {
         enabledDevice();
         m.hw.write32(PECTL_REG, ECTL_IM);
         send(request(PASID, 0x1000, false, 1, false));
-        assertThat(m.hw.read32(PRS_REG)).as("a request that is not last sets no PPR").isZero();
-        assertThat(m.hw.read32(PECTL_REG)).isEqualTo(ECTL_IM);
-        send(request(PASID, 0x2000, true, 1, true));
-        assertThat(m.hw.read32(PRS_REG)).isEqualTo(PRS_PPR);
+        assertThat(m.hw.read32(PRS_REG)).as("every queued descriptor sets PPR").isEqualTo(PRS_PPR);
         assertThat(m.hw.read32(PECTL_REG)).as("IP held while masked").isEqualTo(ECTL_IM | ECTL_IP);
+        send(request(PASID, 0x2000, true, 1, true));
         send(request(PASID, 0x3000, false, 2, true));
+        assertThat(m.hw.read32(PRS_REG)).isEqualTo(PRS_PPR);
         assertThat(m.hw.read64(PQT_REG)).isEqualTo(0x60);
         assertThat(m.hw.read64(PQH_REG)).isZero();
         assertThat(m.pageRequests).isEmpty();
@@ -204,6 +203,13 @@ class PageRequestTest {
         assertThat(m.pageRequests).extracting(PageRequest::pageAddress).containsExactly(0x1000L, 0x2000L, 0x3000L);
         assertThat(m.pageRequests).extracting(PageRequest::last).containsExactly(false, true, true);
         assertThat(m.hw.read64(PQH_REG)).isEqualTo(0x60);
+        assertThat(m.hw.read32(PRS_REG)).isZero();
+        // Software clearing PPR drops a held event: nothing is pending any more.
+        m.hw.write32(PECTL_REG, ECTL_IM);
+        send(request(PASID, 0x4000, false, 3, true));
+        assertThat(m.hw.read32(PECTL_REG)).isEqualTo(ECTL_IM | ECTL_IP);
+        m.hw.write32(PRS_REG, PRS_PPR);
+        assertThat(m.hw.read32(PECTL_REG)).isEqualTo(ECTL_IM);
     }
 
     @Test
@@ -215,22 +221,26 @@ class PageRequestTest {
             send(request(PASID, (long) i << 12, false, i & 0x1FF, false));
         }
         assertThat(m.hw.read64(PQT_REG)).isEqualTo(usable * 32L);
-        assertThat(m.hw.read32(PRS_REG)).isZero();
+        assertThat(m.hw.read32(PRS_REG)).isEqualTo(PRS_PPR);
+        // Software clears PPR (and so the held event) but has not moved PQH yet.
+        m.hw.write32(PRS_REG, PRS_PPR);
+        assertThat(m.hw.read32(PECTL_REG)).isEqualTo(ECTL_IM);
         send(request(PASID, 0x900_0000L, true, 0x33, true));
         assertThat(m.hw.read32(PRS_REG)).as("PRO").isEqualTo(PRS_PRO);
+        assertThat(m.hw.read32(PECTL_REG)).as("PRO set while PPR and PRO were clear: an event").isEqualTo(ECTL_IM | ECTL_IP);
         assertThat(m.hw.read64(PQT_REG)).as("dropped").isEqualTo(usable * 32L);
         assertThat(responses).containsExactly(new PageResponseMessage(SID, PASID, 0x33, PageResponseCode.SUCCESS));
         send(request(PASID, 0x901_0000L, false, 0x34, false));
         assertThat(responses).as("no response to a dropped request that is not last").hasSize(1);
-        // The driver empties the queue: PQH catches up, PRO is cleared once empty.
+        // Unmasking sends the held event: the driver empties the queue and clears PRO once empty.
         m.hw.write32(PECTL_REG, 0);
-        m.driver.onPageRequestInterrupt();
         assertThat(m.pageRequests).hasSize(usable);
         assertThat(m.hw.read64(PQH_REG)).isEqualTo(m.hw.read64(PQT_REG));
         assertThat(m.hw.read32(PRS_REG)).isZero();
         send(request(PASID, 0x902_0000L, false, 0x35, true));
         assertThat(m.pageRequests).hasSize(usable + 1);
-        assertThat(descriptorAt(usable * 32L)[1] & ~0xFFFL).as("wrapped to the slot after the last one").isEqualTo(0x902_0000L);
+        assertThat(descriptorAt(usable * 32L)[1] & ~0xFFFL).as("written in the last slot, PQT wraps to 0").isEqualTo(0x902_0000L);
+        assertThat(m.hw.read64(PQT_REG)).isZero();
     }
 
     @Test

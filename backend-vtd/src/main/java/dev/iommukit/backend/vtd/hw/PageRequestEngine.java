@@ -14,12 +14,12 @@ import java.util.concurrent.locks.ReentrantLock;
 /**
  * Handles PCIe page request messages (digest §12, hardware handling), one at a time on the
  * sender's thread. A request whose structures fault is recorded as a page request fault and
- * dropped; one arriving while PRS.PRO is set or with the queue full (which sets PRO) is dropped.
+ * dropped; one arriving while PRS.PRO is set, or with the queue full (which sets PRO), is dropped.
  * A dropped request that is the last of its group is answered by hardware itself: "invalid
  * request" after a structure fault, "success" after an overflow. Otherwise hardware invalidates
- * the IOTLB for the page (SPEC Table 27), writes the 256-bit descriptor at PQT, advances PQT and,
- * for the last request of a group, sets PRS.PPR and raises the page request event when PPR was
- * clear. With TES=0 no request is queued ("invalid request" for a last one; unconfirmed).
+ * the IOTLB for the page (SPEC Table 27), writes the 256-bit descriptor at PQT, advances PQT and
+ * sets PRS.PPR. Setting PPR or PRO while both were clear is a page request event (PECTL IM/IP).
+ * With TES=0 no request is queued ("invalid request" for a last one; unconfirmed).
  */
 final class PageRequestEngine {
     private final VtdHardware hardware;
@@ -51,12 +51,13 @@ final class PageRequestEngine {
                     autoResponse = PageResponseCode.INVALID_REQUEST;
                 } else {
                     VtdHardware.PageRequestSlot slot = hardware.claimPageRequestSlot();
-                    if (slot == null) {
+                    if (slot.address() < 0) {
                         autoResponse = PageResponseCode.SUCCESS;
+                        raise = slot.raise();
                     } else {
                         invalidateImplicitly(target.config(), m.pageAddress());
                         write(slot.address(), descriptor(m));
-                        raise = hardware.publishPageRequest(slot, m.last());
+                        raise = hardware.publishPageRequest(slot);
                     }
                 }
             }

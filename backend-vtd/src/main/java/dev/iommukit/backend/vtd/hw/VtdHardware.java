@@ -271,8 +271,8 @@ public final class VtdHardware implements Mmio {
             case PRS_REG -> {
                 int now = get32(PRS_REG) & ~(value & (PRS_PPR | PRS_PRO));
                 set32(PRS_REG, now);
-                if ((now & PRS_PPR) == 0) {
-                    // Software serviced PPR: a held page request event is dropped.
+                if ((now & (PRS_PPR | PRS_PRO)) == 0) {
+                    // Software serviced the status: a held page request event is dropped.
                     set32(PECTL_REG, get32(PECTL_REG) & ~ECTL_IP);
                 }
             }
@@ -445,18 +445,22 @@ public final class VtdHardware implements Mmio {
 
     // ---- page request queue (digest §1.10, §12) ----
 
-    /** The queue slot a page request descriptor goes to, and the PQT that follows it. */
-    record PageRequestSlot(long address, long nextTail) {}
+    /**
+     * Where a page request descriptor goes ({@code address}, and the PQT after it), or {@code
+     * address} -1 when the request is dropped; {@code raise} says whether the page request event
+     * is to be sent now.
+     */
+    record PageRequestSlot(long address, long nextTail, boolean raise) {}
 
     /**
-     * The slot at PQT, or null when the request must be dropped: PRS.PRO is set, or the queue is
-     * full (PQT one entry behind PQH), which sets PRO now.
+     * The slot at PQT; or a drop when PRS.PRO is set (nothing reported) or the queue is full (PQT
+     * one entry behind PQH), which sets PRO and is a page request event condition.
      */
     PageRequestSlot claimPageRequestSlot() {
         synchronized (lock) {
             int prs = get32(PRS_REG);
             if ((prs & PRS_PRO) != 0) {
-                return null;
+                return new PageRequestSlot(-1, 0, false);
             }
             long pqa = words[PQA_REG >>> 3];
             long size = 4096L << (pqa & PQA_PQS_MASK);
@@ -465,32 +469,42 @@ public final class VtdHardware implements Mmio {
             long next = (tail + PageRequestDescriptor.SIZE) % size;
             if (next == head) {
                 set32(PRS_REG, prs | PRS_PRO);
-                return null;
+                return new PageRequestSlot(-1, 0, pageRequestEventLocked(prs));
             }
-            return new PageRequestSlot((pqa & PQA_BASE_MASK) + tail, next);
+            return new PageRequestSlot((pqa & PQA_BASE_MASK) + tail, next, false);
         }
     }
 
     /**
-     * Advances PQT past the descriptor written at {@code slot}. The last request of a group sets
-     * PPR; when PPR was clear that is a page request event, pending while PECTL.IM is set. Returns
-     * whether the event is to be sent now.
+     * Advances PQT past the descriptor written at {@code slot} and sets PRS.PPR, which is a page
+     * request event condition when it was clear. Returns whether the event is to be sent now.
      */
-    boolean publishPageRequest(PageRequestSlot slot, boolean last) {
+    boolean publishPageRequest(PageRequestSlot slot) {
         synchronized (lock) {
             words[PQT_REG >>> 3] = slot.nextTail();
             int prs = get32(PRS_REG);
-            if (!last || (prs & PRS_PPR) != 0) {
+            if ((prs & PRS_PPR) != 0) {
                 return false;
             }
             set32(PRS_REG, prs | PRS_PPR);
-            int pectl = get32(PECTL_REG);
-            if ((pectl & ECTL_IM) != 0) {
-                set32(PECTL_REG, pectl | ECTL_IP);
-                return false;
-            }
-            return true;
+            return pageRequestEventLocked(prs);
         }
+    }
+
+    /**
+     * A page request event condition with PRS as it was before: none when PPR or PRO was already
+     * set; otherwise PECTL.IP is set, and the event is sent (IP cleared) unless IM masks it.
+     */
+    private boolean pageRequestEventLocked(int previousPrs) {
+        if ((previousPrs & (PRS_PPR | PRS_PRO)) != 0) {
+            return false;
+        }
+        int pectl = get32(PECTL_REG);
+        if ((pectl & ECTL_IM) != 0) {
+            set32(PECTL_REG, pectl | ECTL_IP);
+            return false;
+        }
+        return true;
     }
 
     /** Sends the page request event (called with no lock held). */
