@@ -8,6 +8,7 @@ import dev.iommukit.backend.vtd.arch.CapabilityRegister;
 import dev.iommukit.backend.vtd.arch.ExtendedCapabilityRegister;
 import dev.iommukit.backend.vtd.arch.FaultReasonCode;
 import dev.iommukit.backend.vtd.arch.FaultRecord;
+import dev.iommukit.backend.vtd.arch.FaultStages;
 import dev.iommukit.backend.vtd.arch.PasidDirectoryEntry;
 import dev.iommukit.backend.vtd.arch.PasidTableEntry;
 import dev.iommukit.backend.vtd.arch.RegisterOffsets;
@@ -61,6 +62,7 @@ final class RemappingEngine implements DmaPort {
     private final int haw;
     private final int mgawBits;
     private final int maxPasid;
+    private final NestedWalk nested;
 
     RemappingEngine(VtdHardware hardware, PhysicalMemory memory, ConfigCaches caches, TranslationCache iotlb, ReentrantReadWriteLock walkLock) {
         this.hardware = hardware;
@@ -73,20 +75,29 @@ final class RemappingEngine implements DmaPort {
         this.haw = hardware.model().hostAddressWidth();
         this.mgawBits = cap.mgaw() + 1;
         this.maxPasid = (1 << ecap.pasidBits()) - 1;
+        this.nested = new NestedWalk(memory, iotlb, cap, ecap, haw);
     }
 
-    /** Thrown inside a slow-path translation to abort it with a fault reason; stackless. */
-    private static final class Abort extends RuntimeException {
+    /**
+     * Thrown inside a slow-path translation to abort it with a fault reason and the translation
+     * stage it belongs to; stackless.
+     */
+    static final class Abort extends RuntimeException {
         private static final long serialVersionUID = 1L;
         final FaultReasonCode code;
         final boolean fpd;
-        /** The translation stage whose tables the abort arose in; set where the walk knows it. */
-        FaultStage stage = FaultStage.NONE;
+        final FaultStage stage;
 
+        /** An abort whose stage follows from its code ({@link FaultStages}); SGN.6 counts as first level here. */
         Abort(FaultReasonCode code, boolean fpd) {
+            this(code, fpd, code == SGN_6 ? FaultStage.STAGE_1 : FaultStages.of(code));
+        }
+
+        Abort(FaultReasonCode code, boolean fpd, FaultStage stage) {
             super(code.architecturalName(), null, false, false);
             this.code = code;
             this.fpd = fpd;
+            this.stage = stage;
         }
     }
 
@@ -161,6 +172,9 @@ final class RemappingEngine implements DmaPort {
         if ((e.attributes() & IotlbTags.FIRST_LEVEL) == 0) {
             return (e.permissions() & (write ? Permissions.WRITE : Permissions.READ)) != 0;
         }
+        if ((e.attributes() & IotlbTags.NESTED) != 0 && (e.attributes() & (write ? IotlbTags.SL_WRITE : IotlbTags.SL_READ)) == 0) {
+            return false;
+        }
         if (!privileged && (e.attributes() & IotlbTags.USER) == 0) {
             return false;
         }
@@ -172,17 +186,21 @@ final class RemappingEngine implements DmaPort {
     }
 
     private void slowPath(DmaRequest request, TranslationOutcome out, boolean ats) {
-        Abort abort;
+        FaultReasonCode code;
+        boolean fpd;
+        FaultStage stage;
         walkLock.readLock().lock();
         try {
             out.translated(walk(request, ats));
             return;
         } catch (Abort a) {
-            abort = a;
+            code = a.code;
+            fpd = a.fpd;
+            stage = a.stage;
         } finally {
             walkLock.readLock().unlock();
         }
-        out.faulted(fault(request, abort, ats));
+        out.faulted(fault(request, code, fpd, stage, ats));
     }
 
     /**
@@ -196,14 +214,13 @@ final class RemappingEngine implements DmaPort {
         };
     }
 
-    private Fault fault(DmaRequest request, Abort abort, boolean ats) {
-        FaultReasonCode code = abort.code;
+    private Fault fault(DmaRequest request, FaultReasonCode code, boolean fpd, FaultStage stage, boolean ats) {
         boolean hasPasid = request.hasPasid();
         FaultRecord record = FaultRecord.of(request.address(), request.rid() & 0xFFFF, request.isWrite(),
                 hasPasid && request.privileged(), hasPasid && request.execute(), hasPasid, hasPasid ? request.pasid() & 0xFFFFF : 0,
                 code.code(), ats ? FaultRecord.AT_TRANSLATION_REQUEST : FaultRecord.AT_UNTRANSLATED);
         VendorFaultRecord vendor;
-        if (ats && answeredWithNoAccess(code) || abort.fpd && code.qualified()) {
+        if (ats && answeredWithNoAccess(code) || fpd && code.qualified()) {
             Map<String, Long> fields = new java.util.LinkedHashMap<>(record.fields());
             fields.put("F", 0L);
             vendor = new UnrecordedFault(code, fields);
@@ -212,7 +229,7 @@ final class RemappingEngine implements DmaPort {
             vendor = record;
         }
         return new Fault(RequesterId.of(request.rid() & 0xFFFF), hasPasid ? request.pasid() : Pasid.NONE, request.address(),
-                request.access(), code.reason(), vendor, abort.stage);
+                request.access(), code.reason(), vendor, stage);
     }
 
     private long read(long pa, FaultReasonCode onAbort, boolean fpd) {
@@ -283,35 +300,21 @@ final class RemappingEngine implements DmaPort {
             throw new Abort(SPT_5, fpd);
         }
         long address = request.address();
-        long pa;
-        try {
-            pa = switch (pc.pgtt()) {
-                case PasidTableEntry.PGTT_PASS_THROUGH -> {
-                    if ((address >>> haw) != 0) {
-                        throw new Abort(SGN_4, fpd);
-                    }
-                    yield address;
+        long pa = switch (pc.pgtt()) {
+            case PasidTableEntry.PGTT_PASS_THROUGH -> {
+                if ((address >>> haw) != 0) {
+                    throw new Abort(SGN_4, fpd);
                 }
-                case PasidTableEntry.PGTT_SECOND_LEVEL -> secondLevel(pc, address, request.isWrite(), tlbEpoch);
-                default -> firstLevel(pc, address, request.isWrite(), privileged, tlbEpoch);
-            };
-        } catch (Abort a) {
-            a.stage = stageOf(pc.pgtt());
-            throw a;
-        }
+                yield address;
+            }
+            case PasidTableEntry.PGTT_SECOND_LEVEL -> secondLevel(pc, address, request.isWrite(), tlbEpoch);
+            case PasidTableEntry.PGTT_NESTED -> nested.translate(pc, address, request.isWrite(), privileged, tlbEpoch);
+            default -> firstLevel(pc, address, request.isWrite(), privileged, tlbEpoch);
+        };
         if (inInterruptRange(pa)) {
             throw new Abort(SGN_8, fpd);
         }
         return pa;
-    }
-
-    /** The stage a fault in a walk of {@code pgtt} belongs to: FL = stage 1, SL = stage 2. */
-    private static FaultStage stageOf(int pgtt) {
-        return switch (pgtt) {
-            case PasidTableEntry.PGTT_FIRST_LEVEL -> FaultStage.STAGE_1;
-            case PasidTableEntry.PGTT_SECOND_LEVEL -> FaultStage.STAGE_2;
-            default -> FaultStage.NONE;
-        };
     }
 
     /** What a page request resolves to: the PASID-cache entry it targets, or the fault that refused it. */
@@ -454,7 +457,7 @@ final class RemappingEngine implements DmaPort {
             r2 |= 1L;
         }
         r2 |= 1L << 7; // EAFE needs ECAP.EAFS, which the model does not report
-        if (e.pgtt() == PasidTableEntry.PGTT_SECOND_LEVEL) {
+        if (e.pgtt() == PasidTableEntry.PGTT_SECOND_LEVEL || e.pgtt() == PasidTableEntry.PGTT_NESTED) {
             r0 |= Bits.aboveWidth(haw) & Bits.mask(63, 12);
         }
         if (e.pgtt() == PasidTableEntry.PGTT_FIRST_LEVEL) {
@@ -489,7 +492,19 @@ final class RemappingEngine implements DmaPort {
                 }
                 yield new PasidConfig(sid, pasid, e.did(), e.pgtt(), 0, 0, haw, e.sre(), e.wpe(), e.pwsnp(), fpd);
             }
-            default -> throw new Abort(SPT_4, fpd); // 000, 011 (ECAP.NEST=0), 101..111
+            case PasidTableEntry.PGTT_NESTED -> {
+                // Digest §9: SL as for PGTT=010, FL as for 001; FLPTPTR is a GPA that must be below 2^X.
+                if (!ecap.nest() || !cap.supportsAw(e.aw()) || e.flpm() > 1 || (e.flpm() == 1 && !cap.fl5lp())) {
+                    throw new Abort(SPT_4, fpd);
+                }
+                int x = Math.min(30 + 9 * e.aw(), mgawBits);
+                if ((e.flptptr() >>> x) != 0) {
+                    throw new Abort(SPT_4, fpd);
+                }
+                yield new PasidConfig(sid, pasid, e.did(), e.pgtt(), e.flptptr(), 4 + e.flpm(), 48 + 9 * e.flpm(), e.sre(), e.wpe(),
+                        e.pwsnp(), fpd, e.slptptr(), e.aw() + 2, x);
+            }
+            default -> throw new Abort(SPT_4, fpd); // 000, 101..111
         };
     }
 
@@ -522,7 +537,7 @@ final class RemappingEngine implements DmaPort {
                     throw new Abort(SSS_2, fpd);
                 }
                 if (write && !writeOk) {
-                    throw new Abort(SGN_6, fpd);
+                    throw new Abort(SGN_6, fpd, FaultStage.STAGE_2);
                 }
                 if (!write && !readOk) {
                     throw new Abort(SGN_7, fpd);
