@@ -407,6 +407,24 @@ class PageRequestTest {
     }
 
     @Test
+    void aQueueOutsideRamLosesTheDescriptorWithoutEscaping() {
+        enabledDevice();
+        m.hw.write32(PECTL_REG, ECTL_IM);
+        m.hw.write64(PQA_REG, 0x8000_0000L | 4);
+        send(request(PASID, 0x1000, false, 1, true));
+        assertThat(m.hw.read64(PQT_REG)).as("PQT still advances; the write to no memory is lost").isEqualTo(0x20);
+        assertThat(m.hw.read32(PRS_REG)).isEqualTo(PRS_PPR);
+        assertThat(responses).isEmpty();
+        // Software repairs PQA and resets the queue.
+        m.hw.write64(PQA_REG, prq() | 4);
+        m.hw.write64(PQH_REG, 0x20);
+        m.hw.write32(PRS_REG, PRS_PPR);
+        m.hw.write32(PECTL_REG, 0);
+        send(request(PASID, 0x2000, false, 2, true));
+        assertThat(m.pageRequests).extracting(PageRequest::pageAddress).containsExactly(0x2000L);
+    }
+
+    @Test
     void pageRequestDescriptorDecodesWhatHardwareWrote() {
         enabledDevice();
         send(new PageRequestMessage(SID, PASID, 0xFFFF_FFFF_F000L, false, true, true, true, 0x1FF, true));
