@@ -353,6 +353,21 @@ class NestedTranslationTest {
     }
 
     @Test
+    void guestTablesTheSecondLevelPutsOutsideRamAreFetchErrors() {
+        setUp();
+        long outside = 2L << 30; // RAM ends at 1 GiB
+        long[] slots = guest.map(VA, GPA_DATA, 12, HandBuiltGuest.USER_RW);
+        long pt = slots[3] & ~0xFFFL;
+        parent.unmap(pt, 4096);
+        parent.map(pt, outside, 4096, 1, Permissions.READ_WRITE);
+        bind(Set.of());
+        assertFault(dma(VA, AccessType.READ), 0, "SFS.1", 0x70, FaultReason.EXTERNAL_ABORT, VA, false, FaultStage.STAGE_1);
+        parent.unmap(guest.root, 4096);
+        parent.map(guest.root, outside + 0x1000, 4096, 1, Permissions.READ_WRITE);
+        assertFault(dma(VA, AccessType.READ), 1, "SFS.4", 0x73, FaultReason.EXTERNAL_ABORT, VA, false, FaultStage.STAGE_1);
+    }
+
+    @Test
     void staleFirstLevelChangeUntilTheGuestInvalidatesThenFresh() {
         setUp();
         NestedDomain nested = bind(Set.of());
