@@ -162,6 +162,21 @@ class NestedTranslationTest {
     }
 
     @Test
+    void fiveLevelGuestTablesAreWalkedFromThePml5() {
+        setUp();
+        guest.map(VA, GPA_DATA, 12, HandBuiltGuest.USER_RW);
+        long pml5 = guest.allocateTable();
+        guest.write(pml5, guest.root | HandBuiltGuest.USER_RW); // PML5E 0 -> the 4-level tree
+        NestedDomain nested = m.driver.allocateNestedDomain(parent, new VtdFirstLevelConfig(pml5, 57, Set.of()));
+        m.driver.attach(DEV, PASID, nested);
+        assertThat(dmaPa(VA + 0x10, AccessType.WRITE)).isEqualTo(HOST + GPA_DATA + 0x10);
+        assertThat(guest.read(pml5) & X86PagingEntry.A).as("A in the PML5E too").isNotZero();
+        long high = VA | 1L << 48; // canonical in 57 bits, PML5E 1 not present
+        assertFault(dma(high, AccessType.READ), 0, "SFS.2", 0x71, FaultReason.NOT_MAPPED, high, false, FaultStage.STAGE_1);
+        assertThat(nested.iovaToPhys(VA + 0x10)).isEqualTo(HOST + GPA_DATA + 0x10);
+    }
+
+    @Test
     void hardwareSetsAccessedAndDirtyInTheGuestsEntries() {
         setUp();
         bind(Set.of());
