@@ -174,6 +174,47 @@ class VtdGuestPasidBindTest {
     }
 
     @Test
+    void afterAnMdevsGuestPasidIsUnboundNoDmaThatStartsLaterCarriesIt() throws Exception {
+        Device parentDevice = machine.device("00:04.0");
+        MdevParent parent = bus.registerParent(parentDevice, List.of(new MdevTypeSpec("vgpu", "vfio-pci", 1)));
+        Mdev mdev = parent.create(UUID.fromString("bbbbbbbb-0000-0000-0000-00000000000b"), "vgpu");
+        container.attach(mdev);
+        GuestPageTable pt = guest.newPageTable(GuestPageTable.Format.X86_64_4LEVEL);
+        pt.map(GVA, DATA, 0x1000, Permissions.READ);
+        int pasid = container.allocateGuestPasid();
+        container.bindGuestPasid(mdev, pasid, new VtdFirstLevelConfig(pt.root(), 48, Set.of()));
+        java.util.concurrent.atomic.AtomicBoolean unbound = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicLong done = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicReference<String> violation = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread dma = new Thread(() -> {
+            while (true) {
+                boolean after = unbound.get();
+                DmaResult r;
+                try {
+                    r = mdev.translate(GVA, AccessType.READ, DmaAttributes.pasid(pasid));
+                } catch (dev.iommukit.spi.error.InvalidArgumentException refused) {
+                    return;
+                }
+                if (after && r.ok()) {
+                    violation.set("a DMA that started after the unbind returned translated: " + r);
+                    return;
+                }
+                done.incrementAndGet();
+            }
+        }, "mdev-dma");
+        dma.start();
+        while (done.get() < 200 && dma.isAlive()) {
+            Thread.onSpinWait();
+        }
+        container.unbindGuestPasid(mdev, pasid);
+        unbound.set(true);
+        dma.join(10_000);
+        assertThat(dma.isAlive()).isFalse();
+        assertThat(violation.get()).isNull();
+        assertThat(done.get()).isGreaterThanOrEqualTo(200);
+    }
+
+    @Test
     void closingTheContainerUnbindsEveryGuestPasidAndFreesIt() {
         GuestPageTable pt = guest.newPageTable(GuestPageTable.Format.X86_64_4LEVEL);
         pt.map(GVA, DATA, 0x1000, Permissions.READ);
