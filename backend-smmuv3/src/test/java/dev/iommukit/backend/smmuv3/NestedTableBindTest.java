@@ -321,6 +321,16 @@ class NestedTableBindTest {
                 new long[] {0x10L | vmid, 0},                                 // CMD_TLBI_NH_ALL
                 // one CMD_SYNC (CS=SIG_IRQ, MSIData 0 written over its own slot, MSIAddr = the slot): completed
                 new long[] {0, (m.reg("CMDQ_BASE") & 0x000F_FFFF_FFFF_FFE0L) + 16L * ((m.reg("CMDQ_PROD") - 1) & 0xFF)}});
+        // ranges too large for a few range commands, and granules that are no translation granule
+        n.invalidate(List.of(CacheInvalidation.asidRange(5, 0, 1L << 30, 1L << 17, true),
+                CacheInvalidation.range(1, 0, 1L << 30, 1L << 17, false),
+                CacheInvalidation.asidRange(5, VA & -0x2000L, 0x2000, 2, true)));
+        assertThat(lastCommands(5)).isDeepEqualTo(new long[][] {
+                {0x11L | vmid | 5L << 48, 0},
+                {0x10L | vmid, 0},
+                {0x12L | vmid | 5L << 48, (VA & -0x2000L) | 1},
+                {0x12L | vmid | 5L << 48, (VA & -0x2000L) + 0x2000 | 1},
+                lastCommands(1)[0]});
     }
 
     @Test
