@@ -1,7 +1,6 @@
 package dev.iommukit.cli.scenario;
 
 import dev.iommukit.api.Device;
-import dev.iommukit.api.Machine;
 import dev.iommukit.api.NestedDomain;
 import dev.iommukit.api.Process;
 import dev.iommukit.cli.dump.GuestStage1;
@@ -83,7 +82,7 @@ final class GuestSteps implements GuestStage1 {
     private final Map<String, CdTable> cdTables = new HashMap<>();
     private final Map<NestedDomain, Stage1Source> bound = new IdentityHashMap<>();
 
-    GuestSteps(Machine machine, Scope scope) {
+    GuestSteps(Scope scope) {
         this.scope = scope;
     }
 

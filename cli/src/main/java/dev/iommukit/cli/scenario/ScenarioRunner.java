@@ -450,7 +450,7 @@ public final class ScenarioRunner {
 
         private GuestSteps guests() {
             if (guests == null) {
-                guests = new GuestSteps(machine, new GuestSteps.Scope() {
+                guests = new GuestSteps(new GuestSteps.Scope() {
                     @Override
                     public Process process(String name) throws StepFailure {
                         return Execution.this.process(name);
