@@ -249,5 +249,21 @@ class ShippedScenariosTest {
         }
         DumpChecker.Report report = new DumpChecker().check(new DumpReader().read(dump[0]));
         assertThat(report.ok()).as("inspect --check of the dump of " + file + ": " + report.mismatches() + " " + report.problems()).isTrue();
+        java.util.Map<String, String> walks = new java.util.HashMap<>();
+        report.units().forEach(u -> u.requesters().forEach(q -> walks.put(q.requester().rid() + "/" + q.requester().pasid(),
+                q.walked().kind() + " " + q.walked().reason())));
+        if (name.equals("vtd-gpasid.json")) {
+            assertThat(walks).as("the walker went through the guest's first level at each guest PASID (PGTT=011)")
+                    .containsEntry("24/2", "TRANSLATED nested: first level then second level, PASID 2")
+                    .containsEntry("32/3", "TRANSLATED nested: first level then second level, PASID 3");
+        }
+        if (name.equals("smmuv3-pasid-table.json")) {
+            assertThat(walks).as("the walker fetched the guest's CDs and tables through stage 2 (Config=0b111)")
+                    .containsEntry("24/-1", "TRANSLATED nested: stage 1 then stage 2")
+                    .containsEntry("24/1", "TRANSLATED nested: stage 1 then stage 2")
+                    .containsEntry("24/2", "TRANSLATED nested: stage 1 then stage 2")
+                    .containsEntry("32/1", "TRANSLATED nested: stage 1 then stage 2")
+                    .containsEntry("32/-1", "TRANSLATED S1DSS=0b01: stage 1 bypassed");
+        }
     }
 }
