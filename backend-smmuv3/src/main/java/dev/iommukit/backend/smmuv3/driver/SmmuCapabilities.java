@@ -10,6 +10,8 @@ import dev.iommukit.spi.pgtable.vmsa.VmsaGranule;
 public final class SmmuCapabilities {
     /** PASID width the unit honours (IDR1.SSIDSIZE). */
     public static final int PASID_BITS = 20;
+    /** Entries of the PRI queue the driver programs (PAGE_REQUEST queueEntries). */
+    public static final int PRIQ_ENTRIES = 1 << PriQueueReader.LOG2_ENTRIES;
 
     private SmmuCapabilities() {}
 
@@ -27,6 +29,7 @@ public final class SmmuCapabilities {
                 .add(Capability.AUX_DOMAIN, "level", "first", "pasidBits", Integer.toString(PASID_BITS))
                 .add(Capability.SVA, "cpuFormat", CpuSvaDomain.CPU_FORMAT, "addressBits", Integer.toString(CpuSvaDomain.ADDRESS_BITS),
                         "pasidBits", Integer.toString(PASID_BITS))
+                .add(Capability.PAGE_REQUEST, "queue", "priq", "queueEntries", Integer.toString(PRIQ_ENTRIES))
                 .build();
     }
 
