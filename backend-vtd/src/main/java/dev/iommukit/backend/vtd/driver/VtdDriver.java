@@ -6,6 +6,7 @@ import dev.iommukit.backend.vtd.arch.CapabilityRegister;
 import dev.iommukit.backend.vtd.arch.ExtendedCapabilityRegister;
 import dev.iommukit.backend.vtd.arch.FaultReasonCode;
 import dev.iommukit.backend.vtd.arch.FaultRecord;
+import dev.iommukit.backend.vtd.arch.FaultStages;
 import dev.iommukit.backend.vtd.arch.InvalidationDescriptor;
 import dev.iommukit.backend.vtd.arch.PasidDirectoryEntry;
 import dev.iommukit.backend.vtd.arch.PasidTableEntry;
@@ -35,9 +36,12 @@ import dev.iommukit.spi.error.NotSupportedException;
 import dev.iommukit.spi.error.ResourceExhaustedException;
 import dev.iommukit.spi.fault.Fault;
 import dev.iommukit.spi.fault.FaultReason;
+import dev.iommukit.spi.fault.FaultStage;
 import dev.iommukit.spi.memory.PageAllocator;
 import dev.iommukit.spi.memory.PhysicalMemory;
 import dev.iommukit.spi.mmio.Mmio;
+import dev.iommukit.spi.nested.NestedConfig;
+import dev.iommukit.spi.nested.NestedDomain;
 import dev.iommukit.spi.pgtable.vtd.SecondLevelFormat;
 import java.util.ArrayList;
 import java.util.BitSet;
@@ -122,7 +126,8 @@ public final class VtdDriver implements IommuUnit {
         this.identity = FixedDomain.identity(aw, IDENTITY_DID, ecap.smpwcs());
         CapabilitySet advertised = capabilities(options, outputBits(), Math.min(ecap.pasidBits(), Pasid.MAX_WIDTH));
         // SVA walks CPU tables whose A/D hardware sets: it needs first level and snooped A/D updates.
-        this.capabilities = ecap.flts() && ecap.smpwcs() ? advertised : advertised.without(Capability.SVA);
+        this.capabilities = NestingCapabilities.add(ecap.flts() && ecap.smpwcs() ? advertised : advertised.without(Capability.SVA), cap,
+                ecap, Math.min(ecap.pasidBits(), Pasid.MAX_WIDTH));
         dids.set(0, FIRST_PAGING_DID);
     }
 
@@ -178,7 +183,7 @@ public final class VtdDriver implements IommuUnit {
      * and PFO, then reports each fault once through the unit's FaultReporter (outside any lock).
      */
     public void onFaultInterrupt() {
-        List<Fault> drained = new ArrayList<>();
+        List<FaultRecord> drained = new ArrayList<>();
         synchronized (faultLock) {
             int n = cap.faultRecordCount();
             for (int round = 0; round < 4; round++) {
@@ -196,7 +201,7 @@ public final class VtdDriver implements IommuUnit {
                         }
                         long lo = mmio.read64(off);
                         mmio.write32(off + 12, 1 << 31);
-                        drained.add(toFault(new FaultRecord(lo, hi)));
+                        drained.add(new FaultRecord(lo, hi));
                     }
                 }
                 if ((fsts & FSTS_PFO) != 0) {
@@ -204,16 +209,41 @@ public final class VtdDriver implements IommuUnit {
                 }
             }
         }
-        for (Fault f : drained) {
-            context.faults().report(f);
+        for (FaultRecord r : drained) {
+            context.faults().report(toFault(r));
         }
     }
 
-    private static Fault toFault(FaultRecord r) {
+    private Fault toFault(FaultRecord r) {
         FaultReasonCode code = FaultReasonCode.of(r.faultReason());
         FaultReason reason = code == null ? FaultReason.BAD_CONFIGURATION : code.reason();
+        FaultStage stage = code == null ? FaultStage.NONE : FaultStages.of(code);
+        if (stage == null) {
+            stage = writeFaultStage(r);
+        }
         return new Fault(RequesterId.of(r.sid()), r.pasidPresent() ? r.pasidValue() : Pasid.NONE, r.faultInfo(),
-                r.isWrite() ? AccessType.WRITE : AccessType.READ, reason, r);
+                r.isWrite() ? AccessType.WRITE : AccessType.READ, reason, r, stage);
+    }
+
+    /**
+     * SGN.6 (write denied) belongs to the level that denied it: the second level for a
+     * second-level domain, the first level for a first-level or SVA one, and for a nested PASID
+     * whichever the guest's tables say (the driver walks them as software). Called without the
+     * fault lock held.
+     */
+    private FaultStage writeFaultStage(FaultRecord r) {
+        DriverDomain d;
+        synchronized (this) {
+            DeviceState dev = devices.get(r.sid());
+            d = dev == null ? null : dev.attached.get(r.pasidPresent() ? r.pasidValue() : 0);
+        }
+        if (d instanceof PagingDomain p && !p.firstLevel()) {
+            return FaultStage.STAGE_2;
+        }
+        if (d instanceof NestedFirstLevelDomain n) {
+            return n.writeFaultStage(r.faultInfo(), r.priv());
+        }
+        return FaultStage.STAGE_1;
     }
 
     @Override
@@ -269,7 +299,7 @@ public final class VtdDriver implements IommuUnit {
                             Integer.toString(SharedVirtualDomain.ADDRESS_BITS), "pasidBits", Integer.toString(bits))
                     .build();
         }
-        return new DeviceInfo(bits, caps);
+        return new DeviceInfo(bits, NestingCapabilities.forDevice(caps, bits));
     }
 
     /** Writes a multi-qword entry with qword 0 (holding P) last. */
@@ -327,6 +357,7 @@ public final class VtdDriver implements IommuUnit {
             case BLOCKED -> blocked;
             case IDENTITY -> identity;
             case SVA -> throw IommuException.invalid("type", "SVA domains are allocated with allocateSvaDomain()");
+            case NESTED -> throw IommuException.invalid("type", "nested domains are allocated with allocateNestedDomain()");
             case PAGING -> {
                 int did = allocateDid();
                 boolean first = this.options.firstLevel() && !options.nestingParent();
@@ -377,6 +408,27 @@ public final class VtdDriver implements IommuUnit {
     }
 
     /**
+     * A guest PASID bind's domain (digest §9, §14): {@code config} (a VT-d guest first level) on
+     * {@code parent}, a second-level paging domain of this unit, whose DID it shares.
+     */
+    @Override
+    public synchronized NestedDomain allocateNestedDomain(BackendDomain parent, NestedConfig config) {
+        checkOpen();
+        return NestedFirstLevelDomain.create(parent, config, name(), queue, memory, cap, ecap, this::deviceTlbEnabled);
+    }
+
+    /** Whether the SM context entry of {@code sid} has DTE set (ATS enabled), as this driver wrote it. */
+    private synchronized boolean deviceTlbEnabled(int sid) {
+        if (!devices.containsKey(sid)) {
+            return false;
+        }
+        int bus = sid >>> 8;
+        int devfn = sid & 0xFF;
+        Long table = contextTables.get(bus << 1 | (devfn < 0x80 ? 0 : 1));
+        return table != null && ScalableContextEntry.decode(memory.read64(ScalableContextEntry.address(table, devfn)), 0).dte();
+    }
+
+    /**
      * Process exit: every PASID entry bound to {@code domain} becomes P=0 with FPD=1 (qword 0
      * first, so no walker sees a half-cleared present entry), then pc_inv PASID-selective and
      * p_iotlb_inv PASID-selective for each (digest §11 Table 28, P 1 to 0) and inv_wait. The
@@ -419,6 +471,10 @@ public final class VtdDriver implements IommuUnit {
         }
         if (pasid == Pasid.NONE && d instanceof SharedVirtualDomain) {
             throw new NotSupportedException("attach: an SVA domain serves a PASID, not requests without PASID (RID_PASID)");
+        }
+        if (d instanceof NestedFirstLevelDomain n && (pasid == Pasid.NONE || !n.ownedBy(queue))) {
+            throw IommuException.invalid("domain", pasid == Pasid.NONE ? "a guest first level (nested domain) is attached at a PASID"
+                    + " (guest PASID bind), not for requests without PASID" : "the nested domain belongs to another unit");
         }
         int hwPasid = pasid == Pasid.NONE ? 0 : pasid;
         if (pasid != Pasid.NONE) {

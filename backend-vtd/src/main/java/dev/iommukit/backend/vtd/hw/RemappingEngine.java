@@ -8,6 +8,7 @@ import dev.iommukit.backend.vtd.arch.CapabilityRegister;
 import dev.iommukit.backend.vtd.arch.ExtendedCapabilityRegister;
 import dev.iommukit.backend.vtd.arch.FaultReasonCode;
 import dev.iommukit.backend.vtd.arch.FaultRecord;
+import dev.iommukit.backend.vtd.arch.FaultStages;
 import dev.iommukit.backend.vtd.arch.PasidDirectoryEntry;
 import dev.iommukit.backend.vtd.arch.PasidTableEntry;
 import dev.iommukit.backend.vtd.arch.RegisterOffsets;
@@ -21,6 +22,7 @@ import dev.iommukit.spi.dma.DmaRequest;
 import dev.iommukit.spi.dma.TranslationOutcome;
 import dev.iommukit.spi.domain.Permissions;
 import dev.iommukit.spi.fault.Fault;
+import dev.iommukit.spi.fault.FaultStage;
 import dev.iommukit.spi.fault.VendorFaultRecord;
 import dev.iommukit.spi.memory.ExternalAbortException;
 import dev.iommukit.spi.memory.PhysicalMemory;
@@ -54,6 +56,7 @@ final class RemappingEngine implements DmaPort {
     private final int haw;
     private final int mgawBits;
     private final int maxPasid;
+    private final NestedWalk nested;
 
     RemappingEngine(VtdHardware hardware, PhysicalMemory memory, ConfigCaches caches, TranslationCache iotlb, ReentrantReadWriteLock walkLock) {
         this.hardware = hardware;
@@ -66,18 +69,29 @@ final class RemappingEngine implements DmaPort {
         this.haw = hardware.model().hostAddressWidth();
         this.mgawBits = cap.mgaw() + 1;
         this.maxPasid = (1 << ecap.pasidBits()) - 1;
+        this.nested = new NestedWalk(memory, iotlb, cap, ecap, haw);
     }
 
-    /** Thrown inside a slow-path translation to abort it with a fault reason; stackless. */
-    private static final class Abort extends RuntimeException {
+    /**
+     * Thrown inside a slow-path translation to abort it with a fault reason and the translation
+     * stage it belongs to; stackless.
+     */
+    static final class Abort extends RuntimeException {
         private static final long serialVersionUID = 1L;
         final FaultReasonCode code;
         final boolean fpd;
+        final FaultStage stage;
 
+        /** An abort whose stage follows from its code ({@link FaultStages}); SGN.6 counts as first level here. */
         Abort(FaultReasonCode code, boolean fpd) {
+            this(code, fpd, code == SGN_6 ? FaultStage.STAGE_1 : FaultStages.of(code));
+        }
+
+        Abort(FaultReasonCode code, boolean fpd, FaultStage stage) {
             super(code.architecturalName(), null, false, false);
             this.code = code;
             this.fpd = fpd;
+            this.stage = stage;
         }
     }
 
@@ -130,6 +144,9 @@ final class RemappingEngine implements DmaPort {
         if ((e.attributes() & IotlbTags.FIRST_LEVEL) == 0) {
             return (e.permissions() & (write ? Permissions.WRITE : Permissions.READ)) != 0;
         }
+        if ((e.attributes() & IotlbTags.NESTED) != 0 && (e.attributes() & (write ? IotlbTags.SL_WRITE : IotlbTags.SL_READ)) == 0) {
+            return false;
+        }
         if (!privileged && (e.attributes() & IotlbTags.USER) == 0) {
             return false;
         }
@@ -143,6 +160,7 @@ final class RemappingEngine implements DmaPort {
     private void slowPath(DmaRequest request, TranslationOutcome out) {
         FaultReasonCode code;
         boolean fpd;
+        FaultStage stage;
         walkLock.readLock().lock();
         try {
             out.translated(walk(request));
@@ -150,13 +168,14 @@ final class RemappingEngine implements DmaPort {
         } catch (Abort a) {
             code = a.code;
             fpd = a.fpd;
+            stage = a.stage;
         } finally {
             walkLock.readLock().unlock();
         }
-        out.faulted(fault(request, code, fpd));
+        out.faulted(fault(request, code, fpd, stage));
     }
 
-    private Fault fault(DmaRequest request, FaultReasonCode code, boolean fpd) {
+    private Fault fault(DmaRequest request, FaultReasonCode code, boolean fpd, FaultStage stage) {
         boolean hasPasid = request.hasPasid();
         FaultRecord record = FaultRecord.of(request.address(), request.rid() & 0xFFFF, request.isWrite(),
                 hasPasid && request.privileged(), hasPasid && request.execute(), hasPasid, hasPasid ? request.pasid() & 0xFFFFF : 0,
@@ -171,7 +190,7 @@ final class RemappingEngine implements DmaPort {
             vendor = record;
         }
         return new Fault(RequesterId.of(request.rid() & 0xFFFF), hasPasid ? request.pasid() : Pasid.NONE, request.address(),
-                request.access(), code.reason(), vendor);
+                request.access(), code.reason(), vendor, stage);
     }
 
     private long read(long pa, FaultReasonCode onAbort, boolean fpd) {
@@ -247,6 +266,7 @@ final class RemappingEngine implements DmaPort {
                 yield address;
             }
             case PasidTableEntry.PGTT_SECOND_LEVEL -> secondLevel(pc, address, request.isWrite(), tlbEpoch);
+            case PasidTableEntry.PGTT_NESTED -> nested.translate(pc, address, request.isWrite(), privileged, tlbEpoch);
             default -> firstLevel(pc, address, request.isWrite(), privileged, tlbEpoch);
         };
         if (inInterruptRange(pa)) {
@@ -326,7 +346,7 @@ final class RemappingEngine implements DmaPort {
             r2 |= 1L;
         }
         r2 |= 1L << 7; // EAFE needs ECAP.EAFS, which the model does not report
-        if (e.pgtt() == PasidTableEntry.PGTT_SECOND_LEVEL) {
+        if (e.pgtt() == PasidTableEntry.PGTT_SECOND_LEVEL || e.pgtt() == PasidTableEntry.PGTT_NESTED) {
             r0 |= Bits.aboveWidth(haw) & Bits.mask(63, 12);
         }
         if (e.pgtt() == PasidTableEntry.PGTT_FIRST_LEVEL) {
@@ -361,7 +381,19 @@ final class RemappingEngine implements DmaPort {
                 }
                 yield new PasidConfig(sid, pasid, e.did(), e.pgtt(), 0, 0, haw, e.sre(), e.wpe(), e.pwsnp(), fpd);
             }
-            default -> throw new Abort(SPT_4, fpd); // 000, 011 (ECAP.NEST=0), 101..111
+            case PasidTableEntry.PGTT_NESTED -> {
+                // Digest §9: SL as for PGTT=010, FL as for 001; FLPTPTR is a GPA that must be below 2^X.
+                if (!ecap.nest() || !cap.supportsAw(e.aw()) || e.flpm() > 1 || (e.flpm() == 1 && !cap.fl5lp())) {
+                    throw new Abort(SPT_4, fpd);
+                }
+                int x = Math.min(30 + 9 * e.aw(), mgawBits);
+                if ((e.flptptr() >>> x) != 0) {
+                    throw new Abort(SPT_4, fpd);
+                }
+                yield new PasidConfig(sid, pasid, e.did(), e.pgtt(), e.flptptr(), 4 + e.flpm(), 48 + 9 * e.flpm(), e.sre(), e.wpe(),
+                        e.pwsnp(), fpd, e.slptptr(), e.aw() + 2, x);
+            }
+            default -> throw new Abort(SPT_4, fpd); // 000, 101..111
         };
     }
 
@@ -394,7 +426,7 @@ final class RemappingEngine implements DmaPort {
                     throw new Abort(SSS_2, fpd);
                 }
                 if (write && !writeOk) {
-                    throw new Abort(SGN_6, fpd);
+                    throw new Abort(SGN_6, fpd, FaultStage.STAGE_2);
                 }
                 if (!write && !readOk) {
                     throw new Abort(SGN_7, fpd);
