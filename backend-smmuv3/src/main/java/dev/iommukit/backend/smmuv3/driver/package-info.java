@@ -15,5 +15,14 @@
  * CD uses an SMMU-private ASID (ASET=1) allocated by this driver, not the CPU's ASID with ASET=0,
  * because broadcast TLB maintenance (IDR0.BTM) is not modelled; the process's changes reach the
  * SMMU only through {@code SvaDomain.invalidate} (TLBI_NH_VA / TLBI_NH_ASID + CMD_SYNC).
+ *
+ * <p>Guest PASID-table bind ({@link dev.iommukit.backend.smmuv3.driver.NestedCdTableDomain}): the
+ * STE becomes Config=111 with S1ContextPtr, S1Fmt, S1CDMax and S1DSS from the guest and every
+ * other field from the host, as Linux's iommufd nesting builds it (stage 2 STE of the parent,
+ * MEV=1). Replacing stage 2 by nested and back changes one critical dword (hitless, MEV treated as
+ * update-safe); entering, leaving or changing a nested STE also issues TLBI_NH_ALL of the VMID.
+ * The guest's typed invalidations become CFGI_CD / CFGI_CD_ALL / CMD_ATC_INV with the host's
+ * StreamIDs and TLBI_NH_* with the parent's VMID; an IOTLB invalidation by PASID without ASID has
+ * no SMMUv3 form (the TLB is ASID-tagged) and stops the batch.
  */
 package dev.iommukit.backend.smmuv3.driver;

@@ -106,7 +106,11 @@ class InitSequenceTest {
     void capabilitiesAndServiceRegistration() {
         TestMachine m = new TestMachine();
         assertThat(new dev.iommukit.backend.smmuv3.SmmuV3Backend().id()).isEqualTo("smmuv3");
-        assertThat(m.unit.capabilities().asMap().keySet()).hasSize(8);
+        assertThat(m.unit.capabilities().asMap().keySet()).hasSize(10);
+        assertThat(m.unit.capabilities().parameters(dev.iommukit.spi.cap.Capability.NESTING)).hasValue(
+                java.util.Map.of("stage1", "smmuv3-cd-table", "stage1Formats", "aarch64-4K,aarch64-16K,aarch64-64K"));
+        assertThat(m.unit.capabilities().parameters(dev.iommukit.spi.cap.Capability.PASID_TABLE_BIND)).hasValue(
+                java.util.Map.of("formats", "LINEAR,TWO_LEVEL_4K,TWO_LEVEL_64K", "cdMaxBits", "20"));
         assertThat(m.unit.capabilities().parameters(dev.iommukit.spi.cap.Capability.PAGE_REQUEST))
                 .hasValue(Map.of("queue", "priq", "queueEntries", "256"));
         assertThat(m.unit.capabilities().parameter(dev.iommukit.spi.cap.Capability.PAGING_DOMAIN, "pageSizes")).hasValue("4K,2M,1G");
