@@ -162,6 +162,21 @@ class NestedTranslationTest {
     }
 
     @Test
+    void fiveLevelGuestTablesAreWalkedFromThePml5() {
+        setUp();
+        guest.map(VA, GPA_DATA, 12, HandBuiltGuest.USER_RW);
+        long pml5 = guest.allocateTable();
+        guest.write(pml5, guest.root | HandBuiltGuest.USER_RW); // PML5E 0 -> the 4-level tree
+        NestedDomain nested = m.driver.allocateNestedDomain(parent, new VtdFirstLevelConfig(pml5, 57, Set.of()));
+        m.driver.attach(DEV, PASID, nested);
+        assertThat(dmaPa(VA + 0x10, AccessType.WRITE)).isEqualTo(HOST + GPA_DATA + 0x10);
+        assertThat(guest.read(pml5) & X86PagingEntry.A).as("A in the PML5E too").isNotZero();
+        long high = VA | 1L << 48; // canonical in 57 bits, PML5E 1 not present
+        assertFault(dma(high, AccessType.READ), 0, "SFS.2", 0x71, FaultReason.NOT_MAPPED, high, false, FaultStage.STAGE_1);
+        assertThat(nested.iovaToPhys(VA + 0x10)).isEqualTo(HOST + GPA_DATA + 0x10);
+    }
+
+    @Test
     void hardwareSetsAccessedAndDirtyInTheGuestsEntries() {
         setUp();
         bind(Set.of());
@@ -353,6 +368,21 @@ class NestedTranslationTest {
     }
 
     @Test
+    void guestTablesTheSecondLevelPutsOutsideRamAreFetchErrors() {
+        setUp();
+        long outside = 2L << 30; // RAM ends at 1 GiB
+        long[] slots = guest.map(VA, GPA_DATA, 12, HandBuiltGuest.USER_RW);
+        long pt = slots[3] & ~0xFFFL;
+        parent.unmap(pt, 4096);
+        parent.map(pt, outside, 4096, 1, Permissions.READ_WRITE);
+        bind(Set.of());
+        assertFault(dma(VA, AccessType.READ), 0, "SFS.1", 0x70, FaultReason.EXTERNAL_ABORT, VA, false, FaultStage.STAGE_1);
+        parent.unmap(guest.root, 4096);
+        parent.map(guest.root, outside + 0x1000, 4096, 1, Permissions.READ_WRITE);
+        assertFault(dma(VA, AccessType.READ), 1, "SFS.4", 0x73, FaultReason.EXTERNAL_ABORT, VA, false, FaultStage.STAGE_1);
+    }
+
+    @Test
     void staleFirstLevelChangeUntilTheGuestInvalidatesThenFresh() {
         setUp();
         NestedDomain nested = bind(Set.of());
@@ -471,6 +501,12 @@ class NestedTranslationTest {
         List<long[]> q = lastQueued(2);
         assertThat(q.get(0)).as("pc_inv PASID-selective first").containsExactly(7 | 1L << 4 | (long) did << 16 | (long) PASID << 32, 0, 0, 0);
         assertThat(q.get(1)).as("then p_iotlb PASID-selective").containsExactly(6 | 2L << 4 | (long) did << 16 | (long) PASID << 32, 0, 0, 0);
+        // The PASID cache alone: pc_inv, then the p_iotlb of the same scope the architecture requires after it.
+        nested.invalidate(List.of(CacheInvalidation.pasid(PASID, CacheInvalidation.Cache.PASID)));
+        List<long[]> pcOnly = lastQueued(2);
+        assertThat(pcOnly.get(0)).isEqualTo(q.get(0));
+        assertThat(pcOnly.get(1)).isEqualTo(q.get(1));
+        assertThat(InvalidationDescriptor.type(pcOnly.get(2)[0])).isEqualTo(InvalidationDescriptor.INV_WAIT);
         // A leaf-only 2 MiB range: one page-selective descriptor, AM=9, IH=1.
         nested.invalidate(List.of(CacheInvalidation.range(PASID, VA_2M, 2L << 20, 1, true)));
         assertThat(lastQueued(1).get(0)).containsExactly(6 | 3L << 4 | (long) did << 16 | (long) PASID << 32, VA_2M | 1L << 6 | 9, 0, 0);

@@ -270,7 +270,10 @@ final class NestedFirstLevelDomain implements DriverDomain, NestedDomain {
         return null;
     }
 
-    /** The descriptors for {@code inv}: PASID cache first, then IOTLB, then device TLB (digest §11 ordering). */
+    /**
+     * The descriptors for {@code inv}: PASID cache first, then IOTLB (also when only the PASID
+     * cache was named), then device TLB (digest §11 ordering).
+     */
     private List<long[]> descriptors(CacheInvalidation inv) {
         int did = parent.did();
         boolean domainWide = inv.granularity() == CacheInvalidation.Granularity.DOMAIN;
@@ -289,7 +292,8 @@ final class NestedFirstLevelDomain implements DriverDomain, NestedDomain {
         List<long[]> ranges = inv.granularity() == CacheInvalidation.Granularity.ADDRESS
                 ? PagingDomain.ranges(inv.address(), inv.granuleSize() * inv.granules(), mamv) : List.of();
         boolean wholePasid = ranges.isEmpty() || ranges.size() > MAX_RANGE_DESCRIPTORS;
-        if (inv.covers(CacheInvalidation.Cache.IOTLB)) {
+        // A PASID-cache invalidation is followed by an IOTLB one of at least its scope (digest §11 ordering rules).
+        if (inv.covers(CacheInvalidation.Cache.IOTLB) || inv.covers(CacheInvalidation.Cache.PASID)) {
             if (tooMany) {
                 // Domain-selective hits every PASID of the parent's DID, this domain's included.
                 out.add(InvalidationDescriptor.iotlb(InvalidationDescriptor.IOTLB_DOMAIN, did, 0, 0, false));
