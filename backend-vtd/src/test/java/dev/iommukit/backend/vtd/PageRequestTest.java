@@ -266,6 +266,20 @@ class PageRequestTest {
     }
 
     @Test
+    void preWithoutDteIsAnInvalidContextEntry() {
+        m.driver.probeDevice(DEV, 8);
+        m.driver.attach(DEV, Pasid.NONE, m.driver.allocateDomain(DomainType.PAGING, DomainOptions.DEFAULT));
+        long ce = m.contextEntryAddress(SID);
+        m.memory.write64(ce, m.memory.read64(ce) | 1L << 4);
+        m.submit(InvalidationDescriptor.contextCache(InvalidationDescriptor.CC_DEVICE, 0, SID, 0));
+        assertThat(m.dma(SID, Pasid.NONE, 0x1000, dev.iommukit.spi.dma.AccessType.READ).fault().record().name()).isEqualTo("SCT.4");
+        send(request(Pasid.NONE, 0x1000, false, 4, true));
+        assertThat(m.reported).extracting(f -> f.record().name()).containsExactly("SCT.4", "SCT.4");
+        assertThat(m.reported.get(1).record().words().get(1) >>> 28 & 1).as("T2: a page request").isEqualTo(1);
+        assertThat(responses).containsExactly(new PageResponseMessage(SID, Pasid.NONE, 4, PageResponseCode.INVALID_REQUEST));
+    }
+
+    @Test
     void pageRequestFromAnUnknownRequesterIsAnsweredInvalid() {
         int other = RequesterId.parse("09:00.0").value();
         m.hw.dmaPort().pageRequest(new PageRequestMessage(other, Pasid.NONE, 0x1000, true, false, false, false, 3, true));
