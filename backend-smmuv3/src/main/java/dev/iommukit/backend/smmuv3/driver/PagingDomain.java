@@ -98,7 +98,7 @@ final class PagingDomain implements BackendDomain {
                     cmds.add(byAddress(va, 0, 0, 0));
                     break;
                 }
-                int scale = Math.max(0, 63 - Long.numberOfLeadingZeros(left) - 4);
+                int scale = Math.min(31, Math.max(0, 63 - Long.numberOfLeadingZeros(left) - 4)); // SCALE is 5 bits
                 long num = Math.min(31, (left >>> scale) - 1);
                 cmds.add(byAddress(va, format.granule().tlbiTg(), (int) num, scale));
                 long done = (num + 1) << scale;
