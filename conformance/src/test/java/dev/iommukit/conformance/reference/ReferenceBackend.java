@@ -33,7 +33,7 @@ public final class ReferenceBackend implements IommuBackend {
         this.flaws = flaws.isEmpty() ? EnumSet.noneOf(Flaw.class) : EnumSet.copyOf(flaws);
     }
 
-    /** Blocked, identity (also at PASIDs), paging domains, PASID attach, aux domains and SVA of AArch64 processes. */
+    /** Blocked, identity (also at PASIDs), paging domains, PASID attach, aux domains, SVA of AArch64 processes and page requests. */
     public ReferenceBackend() {
         this(true, Set.of());
     }
@@ -43,7 +43,7 @@ public final class ReferenceBackend implements IommuBackend {
         return new ReferenceBackend(true, Set.of(flaws));
     }
 
-    /** Blocked and paging domains only: no identity, no PASIDs, no aux domains, no SVA, so the kit checks the refusal side. */
+    /** Blocked and paging domains only: no identity, no PASIDs, no aux domains, no SVA, no page requests, so the kit checks the refusal side. */
     public static ReferenceBackend minimal() {
         return new ReferenceBackend(false, Set.of());
     }
@@ -71,6 +71,7 @@ public final class ReferenceBackend implements IommuBackend {
             b.add(Capability.AUX_DOMAIN, "level", AUX_LEVEL, "pasidBits", Integer.toString(PASID_BITS));
             b.add(Capability.SVA, "cpuFormat", ReferenceSvaDomain.CPU_FORMAT, "addressBits",
                     Integer.toString(ReferenceSvaDomain.ADDRESS_BITS), "pasidBits", Integer.toString(PASID_BITS));
+            b.add(Capability.PAGE_REQUEST, "queue", "reference", "queueEntries", "4096");
         }
         return b.build();
     }
