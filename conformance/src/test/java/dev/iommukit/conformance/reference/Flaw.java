@@ -28,8 +28,6 @@ public enum Flaw {
     SVA_EXIT_FAULTS_REPORTED,
     /** Devices without PASID support advertise SVA too: an over-advertised capability no bind can use. */
     SVA_WITHOUT_PASIDS,
-    /** The unit accepts page requests but answers each one invalid itself, never reporting it: no handler ever sees one. */
-    PAGE_REQUESTS_DROPPED,
     /** An ATS translation request that finds no access is recorded as a fault too: the device's fault handler hears of every page request. */
     ATS_NO_ACCESS_REPORTED
 }

@@ -33,7 +33,8 @@ public final class ReferenceBackend implements IommuBackend {
         this.flaws = flaws.isEmpty() ? EnumSet.noneOf(Flaw.class) : EnumSet.copyOf(flaws);
     }
 
-    /** Blocked, identity (also at PASIDs), paging domains, PASID attach, aux domains, SVA of AArch64 processes and page requests. */
+    /** Blocked, identity (also at PASIDs), paging domains, PASID attach, aux domains, SVA of AArch64 processes and page requests;
+     * its paging domains may serve as nesting parents, but it nests nothing on them (so the kit checks that refusal). */
     public ReferenceBackend() {
         this(true, Set.of());
     }
@@ -67,6 +68,7 @@ public final class ReferenceBackend implements IommuBackend {
                 .add(Capability.PAGING_DOMAIN, "pageSizes", "4K,2M,1G", "inputBits", "48", "outputBits", "48", "level", "single");
         if (full) {
             b.add(Capability.IDENTITY_DOMAIN, "mechanism", "pass-through", "atPasid", "true");
+            b.add(Capability.NESTING_PARENT_DOMAIN, "pageSizes", "4K,2M,1G", "inputBits", "48", "outputBits", "48", "level", "single");
             b.add(Capability.PASID_ATTACH, "pasidBits", Integer.toString(PASID_BITS));
             b.add(Capability.AUX_DOMAIN, "level", AUX_LEVEL, "pasidBits", Integer.toString(PASID_BITS));
             b.add(Capability.SVA, "cpuFormat", ReferenceSvaDomain.CPU_FORMAT, "addressBits",

@@ -313,7 +313,7 @@ final class ReferenceUnit implements IommuUnit, DmaPort {
     @Override
     public void pageRequest(PageRequestMessage m) {
         Context c = devices.get(m.rid());
-        if (c == null || !c.pageRequests || flaws.contains(Flaw.PAGE_REQUESTS_DROPPED)) {
+        if (c == null || !c.pageRequests) {
             if (m.last()) {
                 respond(m.rid(), m.pasid(), m.groupIndex(), PageResponseCode.INVALID_REQUEST);
             }
