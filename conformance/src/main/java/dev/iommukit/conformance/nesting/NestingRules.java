@@ -3,13 +3,18 @@ package dev.iommukit.conformance.nesting;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.iommukit.api.Machine;
+import dev.iommukit.guest.GuestPageTable;
 import dev.iommukit.api.NestedDomain;
 import dev.iommukit.api.PagingDomain;
 import dev.iommukit.api.Unit;
-import dev.iommukit.conformance.ConformanceGroup;
 import dev.iommukit.conformance.KitSubject;
 import dev.iommukit.conformance.Rule;
 import dev.iommukit.spi.cap.Capability;
+import dev.iommukit.spi.device.Pasid;
+import dev.iommukit.spi.dma.AccessType;
+import dev.iommukit.spi.dma.DmaRequest;
+import dev.iommukit.spi.dma.TranslationOutcome;
+import dev.iommukit.spi.domain.Permissions;
 import dev.iommukit.spi.domain.DomainOptions;
 import dev.iommukit.spi.domain.DomainType;
 import dev.iommukit.spi.error.BusyException;
@@ -17,12 +22,18 @@ import dev.iommukit.spi.error.ClosedException;
 import dev.iommukit.spi.error.ErrorCode;
 import dev.iommukit.spi.error.InvalidArgumentException;
 import dev.iommukit.spi.error.NotSupportedException;
+import dev.iommukit.spi.nested.CacheInvalidation;
 import dev.iommukit.spi.nested.InvalidationBatchResult;
 import dev.iommukit.spi.nested.NestedConfig;
+import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Random;
+import java.util.Set;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * Nesting, whatever the stage 1: a nested domain is a guest's stage-1 configuration on a paging
@@ -31,7 +42,7 @@ import org.junit.jupiter.api.Test;
  * unit does not advertise is refused with NOT_SUPPORTED and changes nothing. With a guest
  * model on a nesting container, stage 2 is the container's mappings of the guest's RAM.
  */
-public abstract class NestingRules extends ConformanceGroup {
+public abstract class NestingRules extends GuestGroup {
     protected NestingRules(KitSubject subject) {
         super(subject);
     }
@@ -152,5 +163,110 @@ public abstract class NestingRules extends ConformanceGroup {
         second.close();
         assertThat(unit.nestedDomains()).isEmpty();
         assertThat(machine.tablePagesInUse()).as("table pages once every nested domain and parent is closed").isEqualTo(pagesAtStart);
+    }
+
+    @Test
+    @Rule(id = "NEST-4")
+    @DisplayName("UNMAP_DMA of guest RAM by the container (the guest's stage 2) makes nested DMA to it fault in stage 2 before it returns, without any guest invalidation, while the rest of the guest's RAM stays reachable; MAP_DMA again makes it reachable")
+    public void stageTwoUnmapIsSeenByNestedDma() {
+        Kind kind = assumeNestingKind();
+        Rig rig = new Rig("nest4", devA);
+        GuestPageTable pt = rig.guest.newPageTable(kind.format);
+        pt.map(GVA, DATA, 4 * PAGE, Permissions.READ_WRITE);
+        Binding b = bind(kind, rig, devA, pt);
+        for (int i = 0; i < 4; i++) {
+            assertReaches(devA, b.pasid(), GVA + i * PAGE + 8, AccessType.READ, rig.hpa(DATA + i * PAGE) + 8);
+            assertReaches(devA, b.pasid(), GVA + i * PAGE + 8, AccessType.WRITE, rig.hpa(DATA + i * PAGE) + 8);
+        }
+        long gone = rig.hpa(DATA + PAGE);
+        long vmmVa = rig.guest.vmmAddress() + DATA + PAGE;
+        assertThat(rig.container.unmapDma(DATA + PAGE, PAGE)).as("bytes UNMAP_DMA took back").isEqualTo(PAGE);
+        assertDoesNotReach(devA, b.pasid(), GVA + PAGE + 8, AccessType.READ, gone + 8);
+        assertDoesNotReach(devA, b.pasid(), GVA + PAGE + 8, AccessType.WRITE, gone + 8);
+        assertStage2Fault(devA, b.pasid(), GVA + PAGE, AccessType.READ);
+        assertStage2Fault(devA, b.pasid(), GVA + PAGE, AccessType.WRITE);
+        assertReaches(devA, b.pasid(), GVA + 8, AccessType.READ, rig.hpa(DATA) + 8);
+        assertReaches(devA, b.pasid(), GVA + 2 * PAGE + 8, AccessType.WRITE, rig.hpa(DATA + 2 * PAGE) + 8);
+        assertSharesGuestMemory(rig, devA, b.pasid(), GVA + 3 * PAGE, DATA + 3 * PAGE, 128, 41);
+        rig.container.mapDma(vmmVa, DATA + PAGE, PAGE, Permissions.READ_WRITE);
+        assertSharesGuestMemory(rig, devA, b.pasid(), GVA + PAGE + 0x10, DATA + PAGE + 0x10, 64, 42);
+    }
+
+    @Test
+    @Rule(id = "NEST-5")
+    @Timeout(600)
+    @DisplayName("a hostile guest that writes random garbage into its own tables and CD structures and points them anywhere gets faults, never a Java exception from DMA, and every request that translates lands in the guest's own RAM (never outside its stage 2); every fault met fetching outside the guest's RAM is a stage-2 fault")
+    public void hostileGuestTablesYieldFaultsWithinStageTwo() {
+        Kind kind = assumeNestingKind();
+        Rig rig = new Rig("nest5", devA);
+        GuestPageTable pt = rig.guest.newPageTable(kind.format);
+        pt.map(GVA, DATA, 16 * PAGE, Permissions.READ_WRITE);
+        Binding b = bind(kind, rig, devA, pt);
+        Set<Long> guestPages = new HashSet<>();
+        for (long gpa = 0; gpa < RAM; gpa += PAGE) {
+            guestPages.add(rig.hpa(gpa));
+        }
+        Random random = new Random(0x6E_E57L);
+        List<String> escaped = new ArrayList<>();
+        List<String> strays = new ArrayList<>();
+        int translated = 0;
+        int faulted = 0;
+        TranslationOutcome out = new TranslationOutcome();
+        int rid = devA.rid().value();
+        for (int round = 0; round < 150; round++) {
+            int words = 1 + random.nextInt(8);
+            for (int w = 0; w < words; w++) {
+                long at = random.nextInt(4) == 0 ? (random.nextLong() & (RAM - 1)) & -8L : RAM - 8 - ((random.nextLong() & 0x3_FFFFL) & -8L);
+                long value = switch (random.nextInt(4)) {
+                    case 0 -> random.nextLong();
+                    case 1 -> (random.nextLong() & 0x000F_FFFF_FFFF_F000L) | (random.nextLong() & 0xFFF);
+                    case 2 -> ((random.nextLong() & (RAM - 1)) & -PAGE) | 0x7 | (random.nextLong() & 0xF00L);
+                    default -> ((RAM + (random.nextLong() & 0xFFFF_F000L)) & -PAGE) | 0x3;
+                };
+                rig.guest.memory().write64(at, value);
+            }
+            if (random.nextBoolean()) {
+                InvalidationBatchResult r = rig.container.invalidateGuestCaches(devA,
+                        List.of(CacheInvalidation.domain(CacheInvalidation.Cache.IOTLB, CacheInvalidation.Cache.PASID)));
+                assertThat(r.isComplete()).as("round %d: the guest's invalidation", round).isTrue();
+            }
+            for (int probe = 0; probe < 12; probe++) {
+                long va = switch (random.nextInt(3)) {
+                    case 0 -> GVA + (random.nextLong() & (16 * PAGE - 1));
+                    case 1 -> random.nextLong() & 0x0000_7FFF_FFFF_FFFFL;
+                    default -> GVA + (random.nextLong() & 0xFFF_FFFFL);
+                };
+                int pasid = random.nextInt(8) == 0 ? random.nextInt(4) : b.pasid();
+                AccessType access = random.nextBoolean() ? AccessType.READ : AccessType.WRITE;
+                DmaRequest request = new DmaRequest(rid, pasid == 0 ? Pasid.NONE : pasid, va, 8, access, random.nextInt(8) == 0,
+                        random.nextInt(8) == 0);
+                try {
+                    devA.translate(request, out);
+                } catch (RuntimeException | Error e) {
+                    escaped.add("round " + round + " " + request + ": " + e);
+                    continue;
+                }
+                if (out.isTranslated()) {
+                    translated++;
+                    if (!guestPages.contains(out.physicalAddress() & -PAGE)) {
+                        strays.add("round " + round + " " + request + " -> 0x" + Long.toHexString(out.physicalAddress()));
+                    }
+                } else {
+                    faulted++;
+                    if (out.fault() == null || out.fault().record() == null) {
+                        escaped.add("round " + round + " " + request + ": a fault without a record");
+                    }
+                }
+            }
+        }
+        assertThat(escaped).as("exceptions (or record-less faults) out of DMA from a hostile guest").isEmpty();
+        assertThat(strays).as("translations outside the guest's RAM: escapes from stage 2").isEmpty();
+        assertThat(faulted).as("requests that faulted").isPositive();
+        assertThat(translated + faulted).isEqualTo(150 * 12);
+        Rig second = new Rig("nest5b", devB);
+        GuestPageTable pt2 = second.guest.newPageTable(kind.format);
+        pt2.map(GVA, RAM + 0x40_0000L, PAGE, Permissions.READ_WRITE);
+        Binding b2 = bind(kind, second, devB, pt2);
+        assertStage2Fault(devB, b2.pasid(), GVA, AccessType.READ);
     }
 }
