@@ -167,29 +167,41 @@ public abstract class NestingRules extends GuestGroup {
 
     @Test
     @Rule(id = "NEST-4")
-    @DisplayName("UNMAP_DMA of guest RAM by the container (the guest's stage 2) makes nested DMA to it fault in stage 2 before it returns, without any guest invalidation, while the rest of the guest's RAM stays reachable; MAP_DMA again makes it reachable")
+    @DisplayName("UNMAP_DMA of guest RAM by the container (the guest's stage 2) makes nested DMA to it fault in stage 2 before it returns, without any guest invalidation: an extra RAM region unmapped faults while the rest stays reachable; all of the guest's RAM unmapped faults every access (its tables included); MAP_DMA again makes them reachable")
     public void stageTwoUnmapIsSeenByNestedDma() {
         Kind kind = assumeNestingKind();
         Rig rig = new Rig("nest4", devA);
+        long extraVa = rig.vmm.mmap(2 * PAGE, Permissions.READ_WRITE);
+        long extraGpa = RAM + MIB;
+        rig.container.mapDma(extraVa, extraGpa, 2 * PAGE, Permissions.READ_WRITE);
         GuestPageTable pt = rig.guest.newPageTable(kind.format);
-        pt.map(GVA, DATA, 4 * PAGE, Permissions.READ_WRITE);
+        pt.map(GVA, DATA, 2 * PAGE, Permissions.READ_WRITE);
+        pt.map(GVA + 2 * PAGE, extraGpa, 2 * PAGE, Permissions.READ_WRITE);
         Binding b = bind(kind, rig, devA, pt);
+        long[] hpas = {rig.hpa(DATA), rig.hpa(DATA + PAGE), rig.vmm.resolve(extraVa), rig.vmm.resolve(extraVa + PAGE)};
         for (int i = 0; i < 4; i++) {
-            assertReaches(devA, b.pasid(), GVA + i * PAGE + 8, AccessType.READ, rig.hpa(DATA + i * PAGE) + 8);
-            assertReaches(devA, b.pasid(), GVA + i * PAGE + 8, AccessType.WRITE, rig.hpa(DATA + i * PAGE) + 8);
+            assertReaches(devA, b.pasid(), GVA + i * PAGE + 8, AccessType.READ, hpas[i] + 8);
+            assertReaches(devA, b.pasid(), GVA + i * PAGE + 8, AccessType.WRITE, hpas[i] + 8);
         }
-        long gone = rig.hpa(DATA + PAGE);
-        long vmmVa = rig.guest.vmmAddress() + DATA + PAGE;
-        assertThat(rig.container.unmapDma(DATA + PAGE, PAGE)).as("bytes UNMAP_DMA took back").isEqualTo(PAGE);
-        assertDoesNotReach(devA, b.pasid(), GVA + PAGE + 8, AccessType.READ, gone + 8);
-        assertDoesNotReach(devA, b.pasid(), GVA + PAGE + 8, AccessType.WRITE, gone + 8);
-        assertStage2Fault(devA, b.pasid(), GVA + PAGE, AccessType.READ);
-        assertStage2Fault(devA, b.pasid(), GVA + PAGE, AccessType.WRITE);
-        assertReaches(devA, b.pasid(), GVA + 8, AccessType.READ, rig.hpa(DATA) + 8);
-        assertReaches(devA, b.pasid(), GVA + 2 * PAGE + 8, AccessType.WRITE, rig.hpa(DATA + 2 * PAGE) + 8);
-        assertSharesGuestMemory(rig, devA, b.pasid(), GVA + 3 * PAGE, DATA + 3 * PAGE, 128, 41);
-        rig.container.mapDma(vmmVa, DATA + PAGE, PAGE, Permissions.READ_WRITE);
-        assertSharesGuestMemory(rig, devA, b.pasid(), GVA + PAGE + 0x10, DATA + PAGE + 0x10, 64, 42);
+        assertThat(rig.container.unmapDma(extraGpa, 2 * PAGE)).as("bytes UNMAP_DMA took back").isEqualTo(2 * PAGE);
+        for (int i = 2; i < 4; i++) {
+            assertDoesNotReach(devA, b.pasid(), GVA + i * PAGE + 8, AccessType.READ, hpas[i] + 8);
+            assertDoesNotReach(devA, b.pasid(), GVA + i * PAGE + 8, AccessType.WRITE, hpas[i] + 8);
+            assertStage2Fault(devA, b.pasid(), GVA + i * PAGE, AccessType.READ);
+        }
+        assertReaches(devA, b.pasid(), GVA + 8, AccessType.READ, hpas[0] + 8);
+        assertSharesGuestMemory(rig, devA, b.pasid(), GVA + PAGE, DATA + PAGE, 128, 41);
+        rig.container.mapDma(extraVa, extraGpa, 2 * PAGE, Permissions.READ_WRITE);
+        assertReaches(devA, b.pasid(), GVA + 3 * PAGE + 8, AccessType.WRITE, hpas[3] + 8);
+        assertThat(rig.container.unmapDma(0, RAM)).as("bytes UNMAP_DMA took back").isEqualTo(RAM);
+        for (int i = 0; i < 4; i++) {
+            assertDoesNotReach(devA, b.pasid(), GVA + i * PAGE + 8, AccessType.READ, hpas[i] + 8);
+            assertStage2Fault(devA, b.pasid(), GVA + i * PAGE, AccessType.WRITE);
+        }
+        rig.container.mapDma(rig.guest.vmmAddress(), 0, RAM, Permissions.READ_WRITE);
+        for (int i = 0; i < 4; i++) {
+            assertReaches(devA, b.pasid(), GVA + i * PAGE + 8, AccessType.READ, hpas[i] + 8);
+        }
     }
 
     @Test
