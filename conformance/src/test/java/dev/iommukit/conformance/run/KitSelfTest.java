@@ -215,6 +215,28 @@ class KitSelfTest {
             assertThat(outcome(b, "NEST-3").message()).contains("does not advertise NESTING");
         }
         assertThat(outcome(CORRECT, "PAGING-11").status()).as("the reference's nesting parents translate").isEqualTo(TestOutcome.Status.PASSED);
+        for (IommuBackend b : List.of(CORRECT, MINIMAL)) {
+            for (String rule : List.of("NEST-4", "NEST-5")) {
+                assertThat(outcome(b, rule).status()).as("%s of %s", rule, b.id()).isEqualTo(TestOutcome.Status.SKIPPED);
+                assertThat(outcome(b, rule).message()).contains("does not advertise NESTING");
+            }
+        }
+    }
+
+    @Test
+    void unadvertisedGuestBindsAreRefusedThroughTheCoreAndTheContainer() {
+        for (IommuBackend b : List.of(CORRECT, MINIMAL)) {
+            assertThat(outcome(b, "GPASID-1").status()).as("GPASID-1 of %s", b.id()).isEqualTo(TestOutcome.Status.PASSED);
+            assertThat(outcome(b, "PTBIND-1").status()).as("PTBIND-1 of %s", b.id()).isEqualTo(TestOutcome.Status.PASSED);
+            for (int i = 2; i <= 9; i++) {
+                assertThat(outcome(b, "GPASID-" + i).status()).as("GPASID-%d of %s", i, b.id()).isEqualTo(TestOutcome.Status.SKIPPED);
+                assertThat(outcome(b, "GPASID-" + i).message()).contains("does not advertise GUEST_PASID_BIND");
+            }
+            for (int i = 2; i <= 7; i++) {
+                assertThat(outcome(b, "PTBIND-" + i).status()).as("PTBIND-%d of %s", i, b.id()).isEqualTo(TestOutcome.Status.SKIPPED);
+                assertThat(outcome(b, "PTBIND-" + i).message()).contains("does not advertise PASID_TABLE_BIND");
+            }
+        }
     }
 
     @Test
@@ -235,7 +257,10 @@ class KitSelfTest {
         assertThat(o.level()).isEqualTo("REQUIRED");
         assertThat(o.displayName()).contains("block mapping");
         assertThat(outcome(CORRECT, "FAULT-9").level()).isEqualTo("OPTIONAL");
-        assertThat(report.groups()).containsSubsequence("concurrency", "aux", "container", "sva", "page-requests", "nesting");
+        assertThat(report.groups()).containsSubsequence("concurrency", "aux", "container", "sva", "page-requests", "nesting",
+                "guest-pasid", "pasid-table");
+        assertThat(outcome(CORRECT, "GPASID-1").group()).isEqualTo("guest-pasid");
+        assertThat(outcome(CORRECT, "PTBIND-1").group()).isEqualTo("pasid-table");
         assertThat(outcome(CORRECT, "IOPF-4").group()).isEqualTo("page-requests");
         assertThat(outcome(CORRECT, "NEST-1").group()).isEqualTo("nesting");
         assertThat(outcome(CORRECT, "SVA-4").group()).isEqualTo("sva");
