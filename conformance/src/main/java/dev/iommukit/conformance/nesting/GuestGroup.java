@@ -13,6 +13,7 @@ import dev.iommukit.guest.GuestContextTable;
 import dev.iommukit.guest.GuestPageTable;
 import dev.iommukit.mdev.Container;
 import dev.iommukit.mdev.ContainerType;
+import dev.iommukit.mdev.Mdev;
 import dev.iommukit.mdev.MdevCore;
 import dev.iommukit.spi.cap.Capability;
 import dev.iommukit.spi.dma.AccessType;
@@ -72,10 +73,18 @@ public abstract class GuestGroup extends ConformanceGroup {
         final Guest guest;
 
         Rig(String name, Device... devices) {
+            this(name, List.of(devices), List.of());
+        }
+
+        /** With {@code mdevs} attached to the container too, before the guest's RAM is mapped. */
+        Rig(String name, List<Device> devices, List<Mdev> mdevs) {
             vmm = machine.newProcess(name);
             container = core().newContainer(vmm, ContainerType.TYPE1_NESTING);
             for (Device d : devices) {
                 container.attach(d);
+            }
+            for (Mdev m : mdevs) {
+                container.attach(m);
             }
             guest = Guest.create(container, RAM);
         }

@@ -1,7 +1,9 @@
 package dev.iommukit.conformance.nesting;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
+import dev.iommukit.api.DmaAttributes;
 import dev.iommukit.api.PagingDomain;
 import dev.iommukit.api.Process;
 import dev.iommukit.conformance.KitSubject;
@@ -9,6 +11,9 @@ import dev.iommukit.conformance.Rule;
 import dev.iommukit.guest.GuestPageTable;
 import dev.iommukit.mdev.Container;
 import dev.iommukit.mdev.ContainerType;
+import dev.iommukit.mdev.Mdev;
+import dev.iommukit.mdev.MdevParent;
+import dev.iommukit.mdev.MdevTypeSpec;
 import dev.iommukit.spi.cap.Capability;
 import dev.iommukit.spi.device.Pasid;
 import dev.iommukit.spi.dma.AccessType;
@@ -25,11 +30,11 @@ import dev.iommukit.spi.nested.CacheInvalidation;
 import dev.iommukit.spi.nested.InvalidationBatchResult;
 import dev.iommukit.spi.nested.VtdFirstLevelConfig;
 import java.util.List;
+import java.util.UUID;
 import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
-
-import static org.assertj.core.api.Assertions.catchThrowable;
 
 /**
  * Guest PASID bind (VT-d style): a guest's own first-level tables, written into its RAM, bound at
@@ -367,5 +372,50 @@ public abstract class GuestPasidRules extends GuestGroup {
         rig.container.bindGuestPasid(devA, badTable, config(tableOut));
         assertStage2Fault(devA, badTable, GVA + 8, AccessType.READ);
         assertStage2Fault(devA, badTable, GVA + 8, AccessType.WRITE);
+    }
+
+    @Test
+    @Rule(id = "GPASID-10")
+    @DisplayName("a guest PASID bound for an mdev nests on the mdev's aux domain: the mdev's DMA tagged with it reaches GVA -> GPA -> HPA and sees a guest change only after the guest's invalidation through the container, its own DMA sees guest-physical addresses, the parent's DMA without PASID and another mdev of the parent do not reach the guest's pages, and after unbind the PASID faults on the parent")
+    public void anMdevBindsAGuestPasidOnItsAuxDomain() {
+        assumeGuestPasidBind();
+        Assumptions.assumeTrue(devA.capabilities().has(Capability.AUX_DOMAIN), () -> "device " + devA.name() + " of backend "
+                + backendId() + " does not advertise AUX_DOMAIN, so IOMMU-aware mdevs cannot get an aux domain on it");
+        MdevParent parent = core().registerParent(devA, List.of(new MdevTypeSpec("kit-vgpu", "vfio-pci", 2)));
+        Mdev mdev = parent.create(UUID.fromString("c0ffee00-0000-4000-8000-0000000000a1"), "kit-vgpu");
+        Mdev other = parent.create(UUID.fromString("c0ffee00-0000-4000-8000-0000000000a2"), "kit-vgpu");
+        Rig rig = new Rig("gpasid10", List.of(), List.of(mdev));
+        Rig otherRig = new Rig("gpasid10b", List.of(), List.of(other));
+        GuestPageTable pt = rig.guest.newPageTable(GuestPageTable.Format.X86_64_4LEVEL);
+        pt.map(GVA, DATA, 2 * PAGE, Permissions.READ_WRITE);
+        int pasid = rig.container.allocateGuestPasid();
+        rig.container.bindGuestPasid(mdev, pasid, config(pt));
+        assertThat(mdev.guestPasids()).containsExactly(pasid);
+        byte[] written = pattern(10, 256);
+        rig.guest.memory().write(DATA + 0x80, written);
+        byte[] seen = new byte[256];
+        var r = mdev.read(GVA + 0x80, seen, DmaAttributes.pasid(pasid));
+        assertThat(r.ok()).withFailMessage("a read by %s at its guest PASID %d faulted: %s", mdev, pasid, r.fault()).isTrue();
+        assertThat(seen).isEqualTo(written);
+        assertThat(mdev.translate(GVA + PAGE + 8, AccessType.WRITE, DmaAttributes.pasid(pasid)).physicalAddress())
+                .as("a write by %s at its guest PASID", mdev).isEqualTo(rig.hpa(DATA + PAGE) + 8);
+        assertThat(mdev.translate(DATA + 8, AccessType.READ).physicalAddress()).as("%s at its own PASID: guest-physical addresses", mdev)
+                .isEqualTo(rig.hpa(DATA) + 8);
+        assertDoesNotReach(devA, Pasid.NONE, DATA, AccessType.READ, rig.hpa(DATA));
+        assertDoesNotReach(devA, Pasid.NONE, GVA, AccessType.READ, rig.hpa(DATA));
+        var fromOther = other.translate(DATA, AccessType.READ);
+        assertThat(fromOther.ok() && fromOther.physicalAddress() == rig.hpa(DATA)).as("%s reaches the first guest's RAM", other).isFalse();
+        pt.unmap(GVA, PAGE);
+        pt.map(GVA, OTHER, PAGE, Permissions.READ_WRITE);
+        assertThat(mdev.translate(GVA + 8, AccessType.READ, DmaAttributes.pasid(pasid)).physicalAddress())
+                .as("the cached translation until the guest invalidates").isEqualTo(rig.hpa(DATA) + 8);
+        assertThat(rig.container.invalidateGuestCaches(mdev, List.of(CacheInvalidation.range(pasid, GVA, PAGE, 1, true))).isComplete())
+                .isTrue();
+        assertThat(mdev.translate(GVA + 8, AccessType.READ, DmaAttributes.pasid(pasid)).physicalAddress())
+                .as("after the guest's invalidation").isEqualTo(rig.hpa(OTHER) + 8);
+        rig.container.unbindGuestPasid(mdev, pasid);
+        assertThat(mdev.guestPasids()).isEmpty();
+        assertDoesNotReach(devA, pasid, GVA, AccessType.READ, rig.hpa(OTHER));
+        assertThat(otherRig.container.guestPasids()).isEmpty();
     }
 }
