@@ -29,5 +29,7 @@ public enum Flaw {
     /** Devices without PASID support advertise SVA too: an over-advertised capability no bind can use. */
     SVA_WITHOUT_PASIDS,
     /** An ATS translation request that finds no access is recorded as a fault too: the device's fault handler hears of every page request. */
-    ATS_NO_ACCESS_REPORTED
+    ATS_NO_ACCESS_REPORTED,
+    /** Advertises NESTING of a VT-d guest first level and GUEST_PASID_BIND, but allocates no nested domain: an over-advertised bind. */
+    NESTING_OVER_ADVERTISED
 }

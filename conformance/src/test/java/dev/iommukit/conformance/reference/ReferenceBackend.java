@@ -74,6 +74,10 @@ public final class ReferenceBackend implements IommuBackend {
             b.add(Capability.SVA, "cpuFormat", ReferenceSvaDomain.CPU_FORMAT, "addressBits",
                     Integer.toString(ReferenceSvaDomain.ADDRESS_BITS), "pasidBits", Integer.toString(PASID_BITS));
             b.add(Capability.PAGE_REQUEST, "queue", "reference", "queueEntries", "4096");
+            if (flaws.contains(Flaw.NESTING_OVER_ADVERTISED)) {
+                b.add(Capability.NESTING, "stage1", "vtd-first-level", "stage1Formats", "x86-64-4level");
+                b.add(Capability.GUEST_PASID_BIND, "addressWidths", "48", "flags", "SRE", "pasidBits", Integer.toString(PASID_BITS));
+            }
         }
         return b.build();
     }

@@ -34,6 +34,7 @@ class KitSelfTest {
     private static final ReferenceBackend SVA_LOUD = ReferenceBackend.withFlaws(Flaw.SVA_EXIT_FAULTS_REPORTED);
     private static final ReferenceBackend SVA_NO_PASID = ReferenceBackend.withFlaws(Flaw.SVA_WITHOUT_PASIDS);
     private static final ReferenceBackend ATS_LOUD = ReferenceBackend.withFlaws(Flaw.ATS_NO_ACCESS_REPORTED);
+    private static final ReferenceBackend NEST_OVER = ReferenceBackend.withFlaws(Flaw.NESTING_OVER_ADVERTISED);
 
     @TempDir
     static Path reports;
@@ -43,7 +44,8 @@ class KitSelfTest {
     @BeforeAll
     static void runKitOnEveryVariant() {
         List<IommuBackend> all = List.of(CORRECT, MINIMAL, STALE, OVER, LEAKY, WRITABLE, LEAKY_PASID, PARTIAL, PASID_IGNORED,
-                LIVE_AFTER_DETACH, SVA_STALE, SVA_LOUD, SVA_NO_PASID, ATS_LOUD);
+                LIVE_AFTER_DETACH, SVA_STALE, SVA_LOUD, SVA_NO_PASID, ATS_LOUD,
+                NEST_OVER);
         report = ConformanceRunner.forBackends(all).reportsTo(reports).listener(streamed::add).run();
     }
 
@@ -195,6 +197,16 @@ class KitSelfTest {
     }
 
     @Test
+    void aBackendThatAdvertisesGuestPasidBindWithoutNestingFailsTheBindRules() {
+        assertThat(failed(NEST_OVER)).containsExactlyInAnyOrder("NEST-3", "NEST-4", "NEST-5", "GPASID-2", "GPASID-3", "GPASID-4",
+                "GPASID-5", "GPASID-6", "GPASID-7", "GPASID-8", "GPASID-9", "GPASID-10");
+        assertThat(outcome(NEST_OVER, "GPASID-2").message()).contains("NotSupportedException");
+        for (String rule : List.of("NEST-1", "NEST-2", "GPASID-1", "PTBIND-1")) {
+            assertThat(outcome(NEST_OVER, rule).status()).as(rule).isEqualTo(TestOutcome.Status.PASSED);
+        }
+    }
+
+    @Test
     void pageRequestsWorkWhereAdvertisedAndAreRefusedWhereNot() {
         for (int i = 1; i <= 11; i++) {
             assertThat(outcome(CORRECT, "IOPF-" + i).status()).as("IOPF-%d", i).isEqualTo(TestOutcome.Status.PASSED);
@@ -251,7 +263,7 @@ class KitSelfTest {
         assertThat(streamed).containsExactlyElementsOf(report.outcomes());
         assertThat(report.backends()).containsExactly(CORRECT.id(), MINIMAL.id(), STALE.id(), OVER.id(), LEAKY.id(), WRITABLE.id(),
                 LEAKY_PASID.id(), PARTIAL.id(), PASID_IGNORED.id(), LIVE_AFTER_DETACH.id(), SVA_STALE.id(), SVA_LOUD.id(), SVA_NO_PASID.id(),
-                ATS_LOUD.id());
+                ATS_LOUD.id(), NEST_OVER.id());
         TestOutcome o = outcome(CORRECT, "PAGING-3");
         assertThat(o.group()).isEqualTo("paging");
         assertThat(o.level()).isEqualTo("REQUIRED");
