@@ -9,8 +9,12 @@ import dev.iommukit.conformance.domains.IdentityBlockedRules;
 import dev.iommukit.conformance.faults.FaultRules;
 import dev.iommukit.conformance.input.BadInputRules;
 import dev.iommukit.conformance.invalidation.InvalidationRules;
+import dev.iommukit.conformance.iopf.IopfRules;
 import dev.iommukit.conformance.isolation.IsolationRules;
 import dev.iommukit.conformance.lifetimes.LifetimeRules;
+import dev.iommukit.conformance.nesting.GuestPasidRules;
+import dev.iommukit.conformance.nesting.NestingRules;
+import dev.iommukit.conformance.nesting.PasidTableRules;
 import dev.iommukit.conformance.paging.PagingRules;
 import dev.iommukit.conformance.sva.SvaRules;
 import dev.iommukit.spi.IommuBackend;
@@ -170,6 +174,42 @@ public abstract class BackendConformanceTest {
     @DisplayName("shared virtual addressing")
     class Sva extends SvaRules {
         Sva() {
+            super(BackendConformanceTest.this.subject());
+        }
+    }
+
+    @Nested
+    @Tag("page-requests")
+    @DisplayName("I/O page faults")
+    class PageRequests extends IopfRules {
+        PageRequests() {
+            super(BackendConformanceTest.this.subject());
+        }
+    }
+
+    @Nested
+    @Tag("nesting")
+    @DisplayName("nesting")
+    class Nesting extends NestingRules {
+        Nesting() {
+            super(BackendConformanceTest.this.subject());
+        }
+    }
+
+    @Nested
+    @Tag("guest-pasid")
+    @DisplayName("guest PASID bind")
+    class GuestPasid extends GuestPasidRules {
+        GuestPasid() {
+            super(BackendConformanceTest.this.subject());
+        }
+    }
+
+    @Nested
+    @Tag("pasid-table")
+    @DisplayName("PASID-table bind")
+    class PasidTable extends PasidTableRules {
+        PasidTable() {
             super(BackendConformanceTest.this.subject());
         }
     }

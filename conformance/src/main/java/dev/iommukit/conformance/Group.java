@@ -18,7 +18,11 @@ public enum Group {
     CONCURRENCY("CONC", "concurrency"),
     AUX("AUX", "aux"),
     CONTAINER("CONT", "container"),
-    SVA("SVA", "sva");
+    SVA("SVA", "sva"),
+    PAGE_REQUESTS("IOPF", "page-requests"),
+    NESTING("NEST", "nesting"),
+    GUEST_PASID("GPASID", "guest-pasid"),
+    PASID_TABLE("PTBIND", "pasid-table");
 
     /** The tag name of the kit's own set-up failures (a test class that could not start). */
     public static final String SETUP = "setup";

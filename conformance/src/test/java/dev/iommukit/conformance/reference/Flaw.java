@@ -27,5 +27,9 @@ public enum Flaw {
     /** After quiesce() an SVA domain still faults, but reports every fault: an exited process is not quiet. */
     SVA_EXIT_FAULTS_REPORTED,
     /** Devices without PASID support advertise SVA too: an over-advertised capability no bind can use. */
-    SVA_WITHOUT_PASIDS
+    SVA_WITHOUT_PASIDS,
+    /** An ATS translation request that finds no access is recorded as a fault too: the device's fault handler hears of every page request. */
+    ATS_NO_ACCESS_REPORTED,
+    /** Advertises NESTING of a VT-d guest first level and GUEST_PASID_BIND, but allocates no nested domain: an over-advertised bind. */
+    NESTING_OVER_ADVERTISED
 }

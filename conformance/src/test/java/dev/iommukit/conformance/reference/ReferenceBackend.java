@@ -33,7 +33,8 @@ public final class ReferenceBackend implements IommuBackend {
         this.flaws = flaws.isEmpty() ? EnumSet.noneOf(Flaw.class) : EnumSet.copyOf(flaws);
     }
 
-    /** Blocked, identity (also at PASIDs), paging domains, PASID attach, aux domains and SVA of AArch64 processes. */
+    /** Blocked, identity (also at PASIDs), paging domains, PASID attach, aux domains, SVA of AArch64 processes and page requests;
+     * its paging domains may serve as nesting parents, but it nests nothing on them (so the kit checks that refusal). */
     public ReferenceBackend() {
         this(true, Set.of());
     }
@@ -43,7 +44,7 @@ public final class ReferenceBackend implements IommuBackend {
         return new ReferenceBackend(true, Set.of(flaws));
     }
 
-    /** Blocked and paging domains only: no identity, no PASIDs, no aux domains, no SVA, so the kit checks the refusal side. */
+    /** Blocked and paging domains only: no identity, no PASIDs, no aux domains, no SVA, no page requests, so the kit checks the refusal side. */
     public static ReferenceBackend minimal() {
         return new ReferenceBackend(false, Set.of());
     }
@@ -67,10 +68,16 @@ public final class ReferenceBackend implements IommuBackend {
                 .add(Capability.PAGING_DOMAIN, "pageSizes", "4K,2M,1G", "inputBits", "48", "outputBits", "48", "level", "single");
         if (full) {
             b.add(Capability.IDENTITY_DOMAIN, "mechanism", "pass-through", "atPasid", "true");
+            b.add(Capability.NESTING_PARENT_DOMAIN, "pageSizes", "4K,2M,1G", "inputBits", "48", "outputBits", "48", "level", "single");
             b.add(Capability.PASID_ATTACH, "pasidBits", Integer.toString(PASID_BITS));
             b.add(Capability.AUX_DOMAIN, "level", AUX_LEVEL, "pasidBits", Integer.toString(PASID_BITS));
             b.add(Capability.SVA, "cpuFormat", ReferenceSvaDomain.CPU_FORMAT, "addressBits",
                     Integer.toString(ReferenceSvaDomain.ADDRESS_BITS), "pasidBits", Integer.toString(PASID_BITS));
+            b.add(Capability.PAGE_REQUEST, "queue", "reference", "queueEntries", "4096");
+            if (flaws.contains(Flaw.NESTING_OVER_ADVERTISED)) {
+                b.add(Capability.NESTING, "stage1", "vtd-first-level", "stage1Formats", "x86-64-4level");
+                b.add(Capability.GUEST_PASID_BIND, "addressWidths", "48", "flags", "SRE", "pasidBits", Integer.toString(PASID_BITS));
+            }
         }
         return b.build();
     }

@@ -20,6 +20,11 @@ import dev.iommukit.spi.error.IommuException;
 import dev.iommukit.spi.error.NotSupportedException;
 import dev.iommukit.spi.fault.Fault;
 import dev.iommukit.spi.fault.FaultReason;
+import dev.iommukit.spi.iopf.PageRequest;
+import dev.iommukit.spi.iopf.PageRequestMessage;
+import dev.iommukit.spi.iopf.PageResponseCode;
+import dev.iommukit.spi.iopf.PageResponseMessage;
+import dev.iommukit.spi.iopf.PageResponseReceiver;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -34,6 +39,7 @@ final class ReferenceUnit implements IommuUnit, DmaPort {
     /** What a device is attached to. */
     private static final class Context {
         final int pasidBits;
+        volatile boolean pageRequests;
         volatile BackendDomain untagged;
         final Map<Integer, BackendDomain> tagged = new ConcurrentHashMap<>();
 
@@ -54,6 +60,7 @@ final class ReferenceUnit implements IommuUnit, DmaPort {
     private final Map<TlbKey, TlbEntry> tlb = new ConcurrentHashMap<>();
     /** Fair, so that an invalidation is not starved by a stream of misses. */
     private final ReentrantLock tlbLock = new ReentrantLock(true);
+    private volatile PageResponseReceiver responses;
 
     ReferenceUnit(UnitContext context, CapabilitySet capabilities, Set<Flaw> flaws) {
         if (!context.options().isEmpty()) {
@@ -165,6 +172,21 @@ final class ReferenceUnit implements IommuUnit, DmaPort {
 
     @Override
     public void translate(DmaRequest r, TranslationOutcome out) {
+        translate(r, out, false);
+    }
+
+    @Override
+    public void translateAts(DmaRequest r, TranslationOutcome out) {
+        Context c = devices.get(r.rid());
+        if (c != null && !c.pageRequests) {
+            fault(r, out, FaultReason.BAD_CONFIGURATION, "ATS_DISABLED", 7);
+            return;
+        }
+        translate(r, out, true);
+    }
+
+    /** {@code ats}: a missing translation or one lacking the access is answered without being reported. */
+    private void translate(DmaRequest r, TranslationOutcome out, boolean ats) {
         try {
             Context c = devices.get(r.rid());
             if (c == null) {
@@ -197,7 +219,7 @@ final class ReferenceUnit implements IommuUnit, DmaPort {
                         leaf = ((ReferenceDomain) d).lookup(r.address());
                     }
                     if (leaf == null) {
-                        fault(r, out, FaultReason.NOT_MAPPED, "NOT_PRESENT", 3);
+                        fault(r, out, FaultReason.NOT_MAPPED, "NOT_PRESENT", 3, ats);
                         return;
                     }
                     e = new TlbEntry(leaf.pa() + ((r.address() & ~0xFFFL) - leaf.iova()), leaf.permissions());
@@ -208,7 +230,7 @@ final class ReferenceUnit implements IommuUnit, DmaPort {
             }
             int needed = r.isWrite() ? Permissions.WRITE : Permissions.READ;
             if ((e.permissions() & needed) == 0 || (r.execute() && (e.permissions() & Permissions.EXECUTE) == 0)) {
-                fault(r, out, FaultReason.PERMISSION, "PERMISSION", 4);
+                fault(r, out, FaultReason.PERMISSION, "PERMISSION", 4, ats);
                 return;
             }
             out.translated(e.paPage() | (r.address() & 0xFFF));
@@ -245,10 +267,77 @@ final class ReferenceUnit implements IommuUnit, DmaPort {
     }
 
     private void fault(DmaRequest r, TranslationOutcome out, FaultReason reason, String name, int code) {
+        fault(r, out, reason, name, code, false);
+    }
+
+    /** {@code quiet}: an ATS answer of no access, which is not a fault the unit records. */
+    private void fault(DmaRequest r, TranslationOutcome out, FaultReason reason, String name, int code, boolean quiet) {
         Fault f = new Fault(RequesterId.of(r.rid()), r.pasid(), r.address(), r.access(), reason,
                 new ReferenceFaultRecord(name, code, r.rid(), r.pasid(), r.address()));
-        context.faults().report(f);
+        if (!quiet || flaws.contains(Flaw.ATS_NO_ACCESS_REPORTED)) {
+            context.faults().report(f);
+        }
         out.faulted(f);
+    }
+
+    // ------------------------------------------------------------------ page requests
+
+    @Override
+    public void enablePageRequests(RequesterId rid) {
+        pageRequestContext(rid).pageRequests = true;
+    }
+
+    @Override
+    public void disablePageRequests(RequesterId rid) {
+        pageRequestContext(rid).pageRequests = false;
+        invalidateAll();
+    }
+
+    private Context pageRequestContext(RequesterId rid) {
+        if (!capabilities.has(Capability.PAGE_REQUEST)) {
+            throw new NotSupportedException("page requests are not advertised by " + name());
+        }
+        Context c = devices.get(rid.value());
+        if (c == null) {
+            throw IommuException.invalid("rid", rid + " was not probed");
+        }
+        return c;
+    }
+
+    /** Page requests are reported as they arrive, so every one accepted before a drain has been reported already. */
+    @Override
+    public void drainPageRequests(RequesterId rid, int pasid) {
+        pageRequestContext(rid);
+    }
+
+    @Override
+    public void pageRequest(PageRequestMessage m) {
+        Context c = devices.get(m.rid());
+        if (c == null || !c.pageRequests) {
+            if (m.last()) {
+                respond(m.rid(), m.pasid(), m.groupIndex(), PageResponseCode.INVALID_REQUEST);
+            }
+            return;
+        }
+        context.pageRequests().report(new PageRequest(RequesterId.of(m.rid()), m.pasid(), m.pageAddress(), m.read(), m.write(),
+                m.execute(), m.privileged(), m.groupIndex(), m.last(), ReferencePageRequestRecord.of(m)));
+    }
+
+    @Override
+    public void connectPageResponses(PageResponseReceiver receiver) {
+        this.responses = receiver;
+    }
+
+    @Override
+    public void respondPageRequest(PageRequest request, PageResponseCode code) {
+        respond(request.requester().value(), request.pasid(), request.groupIndex(), code);
+    }
+
+    private void respond(int rid, int pasid, int group, PageResponseCode code) {
+        PageResponseReceiver r = responses;
+        if (r != null) {
+            r.receive(new PageResponseMessage(rid, pasid, group, code));
+        }
     }
 
     @Override

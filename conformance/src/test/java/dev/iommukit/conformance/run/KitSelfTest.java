@@ -33,6 +33,8 @@ class KitSelfTest {
     private static final ReferenceBackend SVA_STALE = ReferenceBackend.withFlaws(Flaw.SVA_STALE_AFTER_MUNMAP);
     private static final ReferenceBackend SVA_LOUD = ReferenceBackend.withFlaws(Flaw.SVA_EXIT_FAULTS_REPORTED);
     private static final ReferenceBackend SVA_NO_PASID = ReferenceBackend.withFlaws(Flaw.SVA_WITHOUT_PASIDS);
+    private static final ReferenceBackend ATS_LOUD = ReferenceBackend.withFlaws(Flaw.ATS_NO_ACCESS_REPORTED);
+    private static final ReferenceBackend NEST_OVER = ReferenceBackend.withFlaws(Flaw.NESTING_OVER_ADVERTISED);
 
     @TempDir
     static Path reports;
@@ -42,7 +44,8 @@ class KitSelfTest {
     @BeforeAll
     static void runKitOnEveryVariant() {
         List<IommuBackend> all = List.of(CORRECT, MINIMAL, STALE, OVER, LEAKY, WRITABLE, LEAKY_PASID, PARTIAL, PASID_IGNORED,
-                LIVE_AFTER_DETACH, SVA_STALE, SVA_LOUD, SVA_NO_PASID);
+                LIVE_AFTER_DETACH, SVA_STALE, SVA_LOUD, SVA_NO_PASID, ATS_LOUD,
+                NEST_OVER);
         report = ConformanceRunner.forBackends(all).reportsTo(reports).listener(streamed::add).run();
     }
 
@@ -104,14 +107,15 @@ class KitSelfTest {
                 "ISOL-6", "INVAL-8", "INVAL-9", "INVAL-11", "LIFE-1", "LIFE-3", "LIFE-4", "LIFE-7", "DISC-14",
                 "AUX-3", "AUX-4", "AUX-5", "AUX-6", "AUX-7", "AUX-8", "AUX-9", "AUX-10", "AUX-11", "AUX-12", "AUX-13",
                 "AUX-15", "CONT-3", "CONT-5", "CONT-6", "CONT-9", "CONT-10", "CONT-13",
-                "SVA-2", "SVA-3", "SVA-4", "SVA-5", "SVA-7", "SVA-8");
+                "SVA-2", "SVA-3", "SVA-4", "SVA-5", "SVA-7", "SVA-8",
+                "IOPF-2", "IOPF-3", "IOPF-4", "IOPF-5", "IOPF-6", "IOPF-7", "IOPF-8", "IOPF-9", "IOPF-10", "IOPF-11");
         assertThat(outcome(OVER, "SVA-2").message()).as("an SVA bind is an attach at a PASID").contains("NotSupportedException");
         assertThat(outcome(OVER, "DOMAIN-1").message()).contains("NotSupportedException");
     }
 
     @Test
     void aBackendThatLeaksTablePagesFailsTheLifetimeRules() {
-        assertThat(failed(LEAKY)).containsExactlyInAnyOrder("LIFE-2", "LIFE-3", "LIFE-4", "LIFE-7", "INPUT-10",
+        assertThat(failed(LEAKY)).containsExactlyInAnyOrder("LIFE-2", "LIFE-3", "LIFE-4", "LIFE-7", "INPUT-10", "NEST-2",
                 "INPUT-11", "PAGING-13", "CONT-12", "CONT-13", "SVA-5");
         assertThat(outcome(LEAKY, "CONT-12").message()).contains("after close");
         assertThat(outcome(LEAKY, "LIFE-4").message()).contains("table pages in use after machine.close()");
@@ -131,7 +135,7 @@ class KitSelfTest {
 
     @Test
     void anAuxDomainThatAnswersOnTheParentsRidDomainFailsTheAuxIsolationRules() {
-        assertThat(failed(PASID_IGNORED)).containsExactlyInAnyOrder("AUX-5", "AUX-6", "ISOL-4", "INVAL-8", "SVA-5");
+        assertThat(failed(PASID_IGNORED)).containsExactlyInAnyOrder("AUX-5", "AUX-6", "ISOL-4", "INVAL-8", "SVA-5", "IOPF-11");
         assertThat(outcome(PASID_IGNORED, "AUX-6").message()).contains("should reach").contains("but reached");
         assertThat(outcome(PASID_IGNORED, "AUX-3").status()).as("without a RID domain the flaw does not show").isEqualTo(TestOutcome.Status.PASSED);
     }
@@ -187,6 +191,67 @@ class KitSelfTest {
     }
 
     @Test
+    void aUnitThatRecordsAtsNoAccessAsFaultsFailsTheQuietPageFaultRule() {
+        assertThat(failed(ATS_LOUD)).containsExactly("IOPF-11");
+        assertThat(outcome(ATS_LOUD, "IOPF-11").message()).contains("faults reported for pasid");
+    }
+
+    @Test
+    void aBackendThatAdvertisesGuestPasidBindWithoutNestingFailsTheBindRules() {
+        assertThat(failed(NEST_OVER)).containsExactlyInAnyOrder("NEST-3", "NEST-4", "NEST-5", "GPASID-2", "GPASID-3", "GPASID-4",
+                "GPASID-5", "GPASID-6", "GPASID-7", "GPASID-8", "GPASID-9", "GPASID-10");
+        assertThat(outcome(NEST_OVER, "GPASID-2").message()).contains("NotSupportedException");
+        for (String rule : List.of("NEST-1", "NEST-2", "GPASID-1", "PTBIND-1")) {
+            assertThat(outcome(NEST_OVER, rule).status()).as(rule).isEqualTo(TestOutcome.Status.PASSED);
+        }
+    }
+
+    @Test
+    void pageRequestsWorkWhereAdvertisedAndAreRefusedWhereNot() {
+        for (int i = 1; i <= 11; i++) {
+            assertThat(outcome(CORRECT, "IOPF-" + i).status()).as("IOPF-%d", i).isEqualTo(TestOutcome.Status.PASSED);
+        }
+        assertThat(outcome(MINIMAL, "IOPF-1").status()).isEqualTo(TestOutcome.Status.PASSED);
+        for (int i = 2; i <= 11; i++) {
+            assertThat(outcome(MINIMAL, "IOPF-" + i).status()).as("IOPF-%d", i).isEqualTo(TestOutcome.Status.SKIPPED);
+            assertThat(outcome(MINIMAL, "IOPF-" + i).message()).as("IOPF-%d", i).contains("does not advertise PAGE_REQUEST");
+        }
+    }
+
+    @Test
+    void unadvertisedNestingIsRefusedOnANestingParentAndOnAPlainParent() {
+        for (IommuBackend b : List.of(CORRECT, MINIMAL)) {
+            assertThat(outcome(b, "NEST-1").status()).as("NEST-1 of %s", b.id()).isEqualTo(TestOutcome.Status.PASSED);
+            assertThat(outcome(b, "NEST-2").status()).as("NEST-2 of %s", b.id()).isEqualTo(TestOutcome.Status.PASSED);
+            assertThat(outcome(b, "NEST-3").status()).as("NEST-3 of %s", b.id()).isEqualTo(TestOutcome.Status.SKIPPED);
+            assertThat(outcome(b, "NEST-3").message()).contains("does not advertise NESTING");
+        }
+        assertThat(outcome(CORRECT, "PAGING-11").status()).as("the reference's nesting parents translate").isEqualTo(TestOutcome.Status.PASSED);
+        for (IommuBackend b : List.of(CORRECT, MINIMAL)) {
+            for (String rule : List.of("NEST-4", "NEST-5")) {
+                assertThat(outcome(b, rule).status()).as("%s of %s", rule, b.id()).isEqualTo(TestOutcome.Status.SKIPPED);
+                assertThat(outcome(b, rule).message()).contains("does not advertise NESTING");
+            }
+        }
+    }
+
+    @Test
+    void unadvertisedGuestBindsAreRefusedThroughTheCoreAndTheContainer() {
+        for (IommuBackend b : List.of(CORRECT, MINIMAL)) {
+            assertThat(outcome(b, "GPASID-1").status()).as("GPASID-1 of %s", b.id()).isEqualTo(TestOutcome.Status.PASSED);
+            assertThat(outcome(b, "PTBIND-1").status()).as("PTBIND-1 of %s", b.id()).isEqualTo(TestOutcome.Status.PASSED);
+            for (int i = 2; i <= 10; i++) {
+                assertThat(outcome(b, "GPASID-" + i).status()).as("GPASID-%d of %s", i, b.id()).isEqualTo(TestOutcome.Status.SKIPPED);
+                assertThat(outcome(b, "GPASID-" + i).message()).contains("does not advertise GUEST_PASID_BIND");
+            }
+            for (int i = 2; i <= 7; i++) {
+                assertThat(outcome(b, "PTBIND-" + i).status()).as("PTBIND-%d of %s", i, b.id()).isEqualTo(TestOutcome.Status.SKIPPED);
+                assertThat(outcome(b, "PTBIND-" + i).message()).contains("does not advertise PASID_TABLE_BIND");
+            }
+        }
+    }
+
+    @Test
     void aBackendWhoseMapIsNotAllOrNothingFailsTheExhaustionRule() {
         assertThat(failed(PARTIAL)).containsExactly("PAGING-13");
         assertThat(outcome(PARTIAL, "PAGING-13").message()).contains("must fault but reached");
@@ -197,13 +262,19 @@ class KitSelfTest {
     void outcomesCarryRuleLevelGroupAndAreStreamedAsTheyFinish() {
         assertThat(streamed).containsExactlyElementsOf(report.outcomes());
         assertThat(report.backends()).containsExactly(CORRECT.id(), MINIMAL.id(), STALE.id(), OVER.id(), LEAKY.id(), WRITABLE.id(),
-                LEAKY_PASID.id(), PARTIAL.id(), PASID_IGNORED.id(), LIVE_AFTER_DETACH.id(), SVA_STALE.id(), SVA_LOUD.id(), SVA_NO_PASID.id());
+                LEAKY_PASID.id(), PARTIAL.id(), PASID_IGNORED.id(), LIVE_AFTER_DETACH.id(), SVA_STALE.id(), SVA_LOUD.id(), SVA_NO_PASID.id(),
+                ATS_LOUD.id(), NEST_OVER.id());
         TestOutcome o = outcome(CORRECT, "PAGING-3");
         assertThat(o.group()).isEqualTo("paging");
         assertThat(o.level()).isEqualTo("REQUIRED");
         assertThat(o.displayName()).contains("block mapping");
         assertThat(outcome(CORRECT, "FAULT-9").level()).isEqualTo("OPTIONAL");
-        assertThat(report.groups()).containsSubsequence("concurrency", "aux", "container", "sva");
+        assertThat(report.groups()).containsSubsequence("concurrency", "aux", "container", "sva", "page-requests", "nesting",
+                "guest-pasid", "pasid-table");
+        assertThat(outcome(CORRECT, "GPASID-1").group()).isEqualTo("guest-pasid");
+        assertThat(outcome(CORRECT, "PTBIND-1").group()).isEqualTo("pasid-table");
+        assertThat(outcome(CORRECT, "IOPF-4").group()).isEqualTo("page-requests");
+        assertThat(outcome(CORRECT, "NEST-1").group()).isEqualTo("nesting");
         assertThat(outcome(CORRECT, "SVA-4").group()).isEqualTo("sva");
         assertThat(outcome(CORRECT, "AUX-3").group()).isEqualTo("aux");
         assertThat(outcome(CORRECT, "CONT-10").group()).isEqualTo("container");
