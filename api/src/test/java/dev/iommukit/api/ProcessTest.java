@@ -3,6 +3,7 @@ package dev.iommukit.api;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.iommukit.spi.dma.AccessType;
 import dev.iommukit.spi.domain.Permissions;
 import dev.iommukit.spi.error.ClosedException;
 import dev.iommukit.spi.error.ConflictException;
@@ -90,6 +91,52 @@ class ProcessTest {
             assertThatThrownBy(() -> p.map(1L << 48, 0x1000, Permissions.READ)).hasMessageContaining("48-bit");
             assertThatThrownBy(() -> p.pin(va, 0x1000, Permissions.WRITE)).hasMessageStartingWith("vaddr:").hasMessageContaining("r--");
             assertThatThrownBy(() -> p.pin(va + 0x1000, 0x1000, Permissions.READ)).hasMessageContaining("not mapped");
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"smmuv3", "vtd"})
+    void lazyMemoryHasNoEntryUntilTouchedThenAppearsZeroed(String backend) {
+        try (Machine m = Machine.preset(backend).build()) {
+            Process p = m.newProcess("lazy");
+            long before = m.processPagesInUse();
+            long va = p.mmapLazy(0x4000, Permissions.READ_WRITE);
+            assertThat(p.resolve(va)).as("no page-table entry before the first touch").isEqualTo(-1);
+            assertThat(m.processPagesInUse()).isEqualTo(before);
+            assertThat(p.faultIn(va + 0x1008, AccessType.WRITE, false)).isTrue();
+            assertThat(p.resolve(va + 0x1000)).isPositive();
+            assertThat(p.resolve(va)).as("only the touched page appeared").isEqualTo(-1);
+            long afterFirst = m.processPagesInUse();
+            assertThat(afterFirst).isGreaterThan(before);
+            assertThat(p.read(va + 0x2000, 8)).as("a CPU load populates too, with zeroes").containsOnly(0);
+            assertThat(p.resolve(va + 0x2000)).isPositive();
+            assertThat(m.processPagesInUse()).as("one more page, same tables").isEqualTo(afterFirst + 1);
+            assertThat(p.faultIn(va + 0x4000, AccessType.READ, false)).as("past the mapping").isFalse();
+            assertThat(p.faultIn(va, AccessType.READ, true)).as("execute on a non-executable mapping").isFalse();
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"smmuv3", "vtd"})
+    void lazyMemoryHonoursPermissionsAndMunmapCutsTheRegion(String backend) {
+        try (Machine m = Machine.preset(backend).build()) {
+            Process p = m.newProcess("lazy");
+            long va = p.mmapLazy(0x3000, Permissions.READ);
+            assertThat(p.faultIn(va, AccessType.WRITE, false)).as("write to a read-only mapping").isFalse();
+            assertThat(p.faultIn(va, AccessType.READ, false)).isTrue();
+            p.munmap(va + 0x1000, 0x1000);
+            assertThat(p.faultIn(va + 0x1000, AccessType.READ, false)).as("the unmapped hole stays a hole").isFalse();
+            assertThat(p.faultIn(va + 0x2000, AccessType.READ, false)).as("the part after the hole is still mapped").isTrue();
+            assertThatThrownBy(() -> p.map(va + 0x2000, 0x1000, Permissions.READ)).isInstanceOf(ConflictException.class)
+                    .hasMessageStartingWith("va:");
+            p.map(va + 0x1000, 0x1000, Permissions.READ_WRITE);
+            assertThat(p.permissionsAt(va + 0x1000)).isEqualTo(Permissions.READ_WRITE);
+            long[] pinned = p.pin(va, 0x3000, Permissions.READ);
+            assertThat(pinned).hasSize(3).doesNotContain(-1L);
+            p.unpin(pinned);
+            p.exit();
+            assertThat(p.faultIn(va, AccessType.READ, false)).as("after exit").isFalse();
+            assertThat(m.processPagesInUse()).isZero();
         }
     }
 }

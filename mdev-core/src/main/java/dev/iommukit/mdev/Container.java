@@ -12,6 +12,8 @@ import dev.iommukit.spi.error.ConflictException;
 import dev.iommukit.spi.error.IommuException;
 import dev.iommukit.spi.error.NotFoundException;
 import dev.iommukit.spi.error.NotSupportedException;
+import dev.iommukit.spi.nested.CacheInvalidation;
+import dev.iommukit.spi.nested.InvalidationBatchResult;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -27,6 +29,13 @@ import java.util.TreeMap;
  * one IOVA space. MAP_DMA pins the owner's pages for the mapping's life and maps them in every
  * domain; UNMAP_DMA removes whole mappings and unpins. A failed call leaves no partial state;
  * {@link #close} detaches everything, frees aux domains and their PASIDs, and unpins every page.
+ *
+ * <p>A {@link ContainerType#TYPE1_NESTING} container's domains are nesting parents: the stage 2
+ * of a guest whose RAM is the owner's memory mapped with MAP_DMA at IOVA = guest-physical address.
+ * It hands out guest PASIDs (counted against the owner's quota), binds a guest first level at one
+ * of them on a whole device or an mdev (VT-d), attaches a guest CD table to a whole device
+ * (SMMUv3), and passes the guest's cache invalidations through. Every such call checks that the
+ * PASID and the binding belong to this container; closing it unbinds everything it bound first.
  */
 public final class Container implements AutoCloseable {
     private static final long PAGE = 4096;
@@ -36,6 +45,11 @@ public final class Container implements AutoCloseable {
     private final Map<Unit, UnitDomain> unitDomains = new LinkedHashMap<>();
     private final Map<Mdev, PagingDomain> auxDomains = new LinkedHashMap<>();
     private final TreeMap<Long, PinnedMapping> mappings = new TreeMap<>(Long::compareUnsigned);
+    private final ContainerType type;
+    /** Guest PASIDs this container allocated (each holds one reference in the machine's PASID space). */
+    private final java.util.TreeSet<Integer> guestPasids = new java.util.TreeSet<>();
+    /** Guest stage 1s installed through this container, in bind order. */
+    private final List<GuestBinding> bindings = new ArrayList<>();
     private boolean closed;
 
     /** The paging domain of one unit and the container's PCI devices behind that unit. */
@@ -48,10 +62,21 @@ public final class Container implements AutoCloseable {
         }
     }
 
-    Container(MdevCore core, Process owner, int id) {
+    Container(MdevCore core, Process owner, int id, ContainerType type) {
         this.core = core;
         this.owner = owner;
         this.id = id;
+        this.type = type;
+    }
+
+    /** The IOMMU model the container offers, fixed when it was opened. */
+    public ContainerType type() {
+        return type;
+    }
+
+    /** The machine of the container's mdev bus. */
+    public dev.iommukit.api.Machine machine() {
+        return core.machine();
     }
 
     /** The process whose memory MAP_DMA pins. */
@@ -188,6 +213,11 @@ public final class Container implements AutoCloseable {
             if (ud == null || !ud.devices.contains(device)) {
                 throw new NotFoundException("device: " + device + " is not attached to " + this);
             }
+            List<GuestBinding> held = bindingsOf(device, null);
+            if (!held.isEmpty()) {
+                throw new BusyException("device: " + device + " still has guest bindings made through " + this + ": " + held
+                        + "; unbind them (unbindGuestPasid / detachPasidTable) first");
+            }
             if (device.domain() == ud.domain) {
                 device.detach();
             }
@@ -211,6 +241,11 @@ public final class Container implements AutoCloseable {
             PagingDomain domain = auxDomains.get(mdev);
             if (domain == null) {
                 throw new NotFoundException("mdev: " + mdev + " is not attached to " + this);
+            }
+            List<GuestBinding> held = bindingsOf(null, mdev);
+            if (!held.isEmpty()) {
+                throw new BusyException("mdev: " + mdev + " still has guest PASIDs bound through " + this + ": " + held
+                        + "; unbind them (unbindGuestPasid) first");
             }
             Device parent = mdev.iommuDevice();
             int pasid = mdev.pasid().orElseThrow();
@@ -377,12 +412,426 @@ public final class Container implements AutoCloseable {
         }
     }
 
+    // ---------------------------------------------------------------- guest PASIDs and nesting
+
+    /**
+     * Allocates a guest PASID: a PASID of the machine's space, below the narrowest PASID width of
+     * the container's devices and mdev parents (20 bits while it holds none), owned by this
+     * container until {@link #freeGuestPasid} or {@link #close}. Counted against the owner's quota
+     * ({@link MdevCore#setGuestPasidQuota}) across all its containers.
+     *
+     * @throws NotSupportedException for a {@link ContainerType#TYPE1} container, or when a device
+     *     in it has no PASID support
+     * @throws dev.iommukit.spi.error.ResourceExhaustedException over the owner's quota, or when no
+     *     PASID of that width is free
+     */
+    public int allocateGuestPasid() {
+        synchronized (core.lock) {
+            checkOpen();
+            checkNesting("allocateGuestPasid");
+            int width = dev.iommukit.spi.device.Pasid.MAX_WIDTH;
+            for (Device d : pasidDevices()) {
+                if (d.pasidBits() == 0) {
+                    throw new NotSupportedException("container " + id + ": device " + d + " has no PASID support, so no guest PASID"
+                            + " can be used by every device of the container");
+                }
+                width = Math.min(width, d.pasidBits());
+            }
+            core.chargeGuestPasid(owner);
+            int pasid;
+            try {
+                pasid = core.machine().allocatePasid(width, "guest PASID of " + this);
+            } catch (RuntimeException e) {
+                core.refundGuestPasid(owner);
+                throw e;
+            }
+            guestPasids.add(pasid);
+            return pasid;
+        }
+    }
+
+    /**
+     * Frees a guest PASID of this container. Refused with {@link NotFoundException} for a PASID this
+     * container did not allocate, and with {@link BusyException} while it is bound anywhere.
+     */
+    public void freeGuestPasid(int pasid) {
+        synchronized (core.lock) {
+            checkOpen();
+            checkOwned(pasid);
+            List<GuestBinding> held = new ArrayList<>();
+            for (GuestBinding b : bindings) {
+                if (b.pasid() == pasid) {
+                    held.add(b);
+                }
+            }
+            if (!held.isEmpty()) {
+                throw new BusyException("pasid: guest PASID " + pasid + " of " + this + " is still bound: " + held + "; unbind it first");
+            }
+            core.machine().releasePasid(pasid);
+            guestPasids.remove(pasid);
+            core.refundGuestPasid(owner);
+        }
+    }
+
+    /** The guest PASIDs this container holds, ascending. */
+    public List<Integer> guestPasids() {
+        synchronized (core.lock) {
+            checkOpen();
+            return List.copyOf(guestPasids);
+        }
+    }
+
+    /** The guest bindings made through this container and not yet undone, in bind order. */
+    public List<GuestBinding> guestBindings() {
+        synchronized (core.lock) {
+            checkOpen();
+            return List.copyOf(bindings);
+        }
+    }
+
+    /**
+     * Binds a guest first level (VT-d guest PASID bind) at guest PASID {@code pasid} of a whole PCI
+     * device of this container: a nested domain with {@code config} as stage 1 on the container's
+     * domain for the device's unit (its RID_PASID domain) as stage 2, attached at {@code pasid}.
+     * The guest's later changes to its tables need {@link #invalidateGuestCaches(Device, List)}.
+     *
+     * @throws NotSupportedException for a {@link ContainerType#TYPE1} container, or when the unit
+     *     does not advertise guest PASID bind with this config
+     * @throws NotFoundException when the device is not attached whole to this container, or the
+     *     PASID was not allocated by it
+     * @throws ConflictException when the PASID is bound on this device already
+     */
+    public GuestBinding bindGuestPasid(Device device, int pasid, dev.iommukit.spi.nested.VtdFirstLevelConfig config) {
+        synchronized (core.lock) {
+            checkOpen();
+            checkNesting("bindGuestPasid");
+            Objects.requireNonNull(config, "config");
+            UnitDomain ud = wholeDevice(device);
+            checkOwned(pasid);
+            for (GuestBinding b : bindingsOf(device, null)) {
+                if (b.pasid() == pasid) {
+                    throw new ConflictException("pasid: guest PASID " + pasid + " is already bound on " + device + " (" + b + ")");
+                }
+            }
+            dev.iommukit.api.NestedDomain nested = device.unit().newNestedDomain(ud.domain, config);
+            try {
+                device.attachPasid(pasid, nested);
+            } catch (RuntimeException e) {
+                closeQuietly(nested, e);
+                throw e;
+            }
+            GuestBinding b = new GuestBinding(device, java.util.Optional.empty(), pasid, nested);
+            bindings.add(b);
+            return b;
+        }
+    }
+
+    /**
+     * Binds a guest first level at guest PASID {@code pasid} for an mdev of this container: a
+     * nested domain on the mdev's aux domain as stage 2, attached at {@code pasid} on the mdev's
+     * parent. The mdev's DMA may carry {@code pasid} from then on.
+     *
+     * @throws NotSupportedException for a {@link ContainerType#TYPE1} container, or when the unit
+     *     does not advertise guest PASID bind with this config
+     * @throws NotFoundException when the mdev is not attached to this container, or the PASID was
+     *     not allocated by it
+     * @throws ConflictException when the PASID is bound for this mdev already
+     */
+    public GuestBinding bindGuestPasid(Mdev mdev, int pasid, dev.iommukit.spi.nested.VtdFirstLevelConfig config) {
+        synchronized (core.lock) {
+            checkOpen();
+            checkNesting("bindGuestPasid");
+            Objects.requireNonNull(config, "config");
+            PagingDomain aux = attachedMdev(mdev);
+            checkOwned(pasid);
+            for (GuestBinding b : bindingsOf(null, mdev)) {
+                if (b.pasid() == pasid) {
+                    throw new ConflictException("pasid: guest PASID " + pasid + " is already bound for " + mdev + " (" + b + ")");
+                }
+            }
+            Device parent = mdev.iommuDevice();
+            dev.iommukit.api.NestedDomain nested = parent.unit().newNestedDomain(aux, config);
+            try {
+                parent.attachPasid(pasid, nested);
+            } catch (RuntimeException e) {
+                closeQuietly(nested, e);
+                throw e;
+            }
+            GuestBinding b = new GuestBinding(parent, java.util.Optional.of(mdev), pasid, nested);
+            bindings.add(b);
+            mdev.guestPasidBound(pasid);
+            return b;
+        }
+    }
+
+    /**
+     * Undoes {@link #bindGuestPasid(Device, int, dev.iommukit.spi.nested.VtdFirstLevelConfig)}:
+     * the PASID is detached from the device (its page requests drained by the core) and the nested
+     * domain closed; the guest PASID stays allocated.
+     */
+    public void unbindGuestPasid(Device device, int pasid) {
+        synchronized (core.lock) {
+            checkOpen();
+            checkNesting("unbindGuestPasid");
+            wholeDevice(device);
+            checkOwned(pasid);
+            GuestBinding b = find(bindingsOf(device, null), pasid, "on " + device);
+            teardown(b);
+            bindings.remove(b);
+        }
+    }
+
+    /** Undoes {@link #bindGuestPasid(Mdev, int, dev.iommukit.spi.nested.VtdFirstLevelConfig)}; the mdev's DMA can no longer carry the PASID. */
+    public void unbindGuestPasid(Mdev mdev, int pasid) {
+        synchronized (core.lock) {
+            checkOpen();
+            checkNesting("unbindGuestPasid");
+            attachedMdev(mdev);
+            checkOwned(pasid);
+            GuestBinding b = find(bindingsOf(null, mdev), pasid, "for " + mdev);
+            teardown(b);
+            bindings.remove(b);
+        }
+    }
+
+    /**
+     * Attaches a guest CD table (SMMUv3 PASID-table bind) to a whole PCI device of this container:
+     * its attach without PASID is replaced by a nested domain with {@code config} as stage 1 on the
+     * container's domain for its unit as stage 2. Every substream of the device then belongs to
+     * the guest.
+     *
+     * @throws NotSupportedException for a {@link ContainerType#TYPE1} container, or when the unit
+     *     does not advertise PASID-table bind with this config
+     * @throws NotFoundException when the device is not attached whole to this container
+     * @throws ConflictException when the device has a guest PASID table attached already
+     * @throws BusyException when guest PASIDs are bound on the device (the core's refusal)
+     */
+    public GuestBinding attachPasidTable(Device device, dev.iommukit.spi.nested.SmmuContextTableConfig config) {
+        synchronized (core.lock) {
+            checkOpen();
+            checkNesting("attachPasidTable");
+            Objects.requireNonNull(config, "config");
+            UnitDomain ud = wholeDevice(device);
+            for (GuestBinding b : bindingsOf(device, null)) {
+                if (b.isPasidTable()) {
+                    throw new ConflictException("device: " + device + " already has a guest PASID table attached (" + b
+                            + "); detachPasidTable first");
+                }
+            }
+            dev.iommukit.api.NestedDomain nested = device.unit().newNestedDomain(ud.domain, config);
+            try {
+                device.replace(nested);
+            } catch (RuntimeException e) {
+                closeQuietly(nested, e);
+                throw e;
+            }
+            GuestBinding b = new GuestBinding(device, java.util.Optional.empty(), dev.iommukit.spi.device.Pasid.NONE, nested);
+            bindings.add(b);
+            return b;
+        }
+    }
+
+    /** Undoes {@link #attachPasidTable}: the device is back on the container's stage 2 alone, and the nested domain closed. */
+    public void detachPasidTable(Device device) {
+        synchronized (core.lock) {
+            checkOpen();
+            checkNesting("detachPasidTable");
+            wholeDevice(device);
+            GuestBinding b = find(bindingsOf(device, null), dev.iommukit.spi.device.Pasid.NONE, "on " + device);
+            teardown(b);
+            bindings.remove(b);
+        }
+    }
+
+    /**
+     * Passes a guest's cache invalidations for a whole device through to its nested domains, in
+     * order. With a PASID table attached every invalidation goes to it (PASIDs are the guest's own
+     * substreams, {@code archId} its ASIDs). Otherwise (VT-d guest PASIDs) an invalidation naming
+     * a PASID needs a guest PASID of this container bound on the device and goes to that binding;
+     * one without a PASID goes to every guest PASID bound on the device. The batch stops at the
+     * first invalidation that fails these checks (or that the backend refuses): the result counts
+     * those carried out before it and gives the refusal.
+     *
+     * @throws NotSupportedException for a {@link ContainerType#TYPE1} container
+     * @throws NotFoundException when the device is not attached whole to this container or has no
+     *     guest binding made through it
+     */
+    public InvalidationBatchResult invalidateGuestCaches(Device device, List<CacheInvalidation> batch) {
+        synchronized (core.lock) {
+            checkOpen();
+            checkNesting("invalidateGuestCaches");
+            wholeDevice(device);
+            return invalidate(bindingsOf(device, null), device.toString(), batch);
+        }
+    }
+
+    /** As {@link #invalidateGuestCaches(Device, List)} for the guest PASIDs bound for an mdev of this container. */
+    public InvalidationBatchResult invalidateGuestCaches(Mdev mdev, List<CacheInvalidation> batch) {
+        synchronized (core.lock) {
+            checkOpen();
+            checkNesting("invalidateGuestCaches");
+            attachedMdev(mdev);
+            return invalidate(bindingsOf(null, mdev), mdev.toString(), batch);
+        }
+    }
+
+    private InvalidationBatchResult invalidate(List<GuestBinding> targets, String what, List<CacheInvalidation> batch) {
+        Objects.requireNonNull(batch, "batch");
+        for (int i = 0; i < batch.size(); i++) {
+            Objects.requireNonNull(batch.get(i), "batch[" + i + "]");
+        }
+        if (targets.isEmpty()) {
+            throw new NotFoundException("device: " + what + " has no guest binding made through " + this);
+        }
+        GuestBinding table = null;
+        for (GuestBinding b : targets) {
+            if (b.isPasidTable()) {
+                table = b;
+            }
+        }
+        // the container's checks first: each invalidation's targets, up to the first refusal
+        List<List<GuestBinding>> routes = new ArrayList<>();
+        IommuException refusal = null;
+        for (int i = 0; i < batch.size() && refusal == null; i++) {
+            CacheInvalidation inv = batch.get(i);
+            if (table != null) {
+                routes.add(List.of(table));
+            } else if (!inv.hasPasid()) {
+                routes.add(targets);
+            } else if (!guestPasids.contains(inv.pasid())) {
+                refusal = new NotFoundException("batch[" + i + "].pasid: " + inv.pasid() + " is not a guest PASID of " + this);
+            } else {
+                GuestBinding hit = null;
+                for (GuestBinding b : targets) {
+                    if (b.pasid() == inv.pasid()) {
+                        hit = b;
+                    }
+                }
+                if (hit == null) {
+                    refusal = new NotFoundException("batch[" + i + "].pasid: guest PASID " + inv.pasid() + " is not bound on " + what);
+                } else {
+                    routes.add(List.of(hit));
+                }
+            }
+        }
+        // then the nested domains, runs of consecutive invalidations with one target at a time
+        int done = 0;
+        while (done < routes.size()) {
+            List<GuestBinding> route = routes.get(done);
+            int end = done + 1;
+            if (route.size() == 1) {
+                while (end < routes.size() && routes.get(end).equals(route)) {
+                    end++;
+                }
+            }
+            List<CacheInvalidation> run = batch.subList(done, end);
+            for (GuestBinding b : route) {
+                InvalidationBatchResult r = b.domain().invalidate(run);
+                if (!r.isComplete()) {
+                    return InvalidationBatchResult.stoppedAt(done + r.completed(), batch.size(), r.refusal().orElseThrow());
+                }
+            }
+            done = end;
+        }
+        return refusal == null ? InvalidationBatchResult.all(batch.size())
+                : InvalidationBatchResult.stoppedAt(done, batch.size(), refusal);
+    }
+
+    /** Undoes one guest binding: withdraws the PASID from the mdev, detaches, closes the nested domain. */
+    private void teardown(GuestBinding b) {
+        Device device = b.device();
+        if (b.isPasidTable()) {
+            UnitDomain ud = unitDomains.get(device.unit());
+            device.replace(ud.domain);
+        } else {
+            b.mdev().ifPresent(m -> m.revokeGuestPasid(b.pasid()));
+            try {
+                device.detachPasid(b.pasid());
+            } catch (RuntimeException e) {
+                if (b.mdev().isPresent() && !(e instanceof ClosedException)) {
+                    b.mdev().get().guestPasidBound(b.pasid());
+                }
+                throw e;
+            }
+        }
+        b.domain().close();
+    }
+
+    private List<GuestBinding> bindingsOf(Device device, Mdev mdev) {
+        List<GuestBinding> list = new ArrayList<>();
+        for (GuestBinding b : bindings) {
+            if (mdev != null ? b.mdev().orElse(null) == mdev : b.mdev().isEmpty() && b.device() == device) {
+                list.add(b);
+            }
+        }
+        return list;
+    }
+
+    private GuestBinding find(List<GuestBinding> list, int pasid, String where) {
+        for (GuestBinding b : list) {
+            if (b.pasid() == pasid) {
+                return b;
+            }
+        }
+        if (pasid == dev.iommukit.spi.device.Pasid.NONE) {
+            throw new NotFoundException("device: no guest PASID table is attached " + where + " through " + this);
+        }
+        throw new NotFoundException("pasid: guest PASID " + pasid + " is not bound " + where + " through " + this);
+    }
+
+    private void checkNesting(String operation) {
+        if (type != ContainerType.TYPE1_NESTING) {
+            throw new NotSupportedException("container " + id + ": " + operation + " needs a " + ContainerType.TYPE1_NESTING
+                    + " container, this one is " + type);
+        }
+    }
+
+    private void checkOwned(int pasid) {
+        if (!guestPasids.contains(pasid)) {
+            throw new NotFoundException("pasid: " + pasid + " is not a guest PASID of " + this
+                    + " (allocate it with allocateGuestPasid); its guest PASIDs: " + guestPasids);
+        }
+    }
+
+    private UnitDomain wholeDevice(Device device) {
+        Objects.requireNonNull(device, "device");
+        UnitDomain ud = unitDomains.get(device.unit());
+        if (ud == null || !ud.devices.contains(device)) {
+            throw new NotFoundException("device: " + device + " is not attached whole to " + this);
+        }
+        return ud;
+    }
+
+    private PagingDomain attachedMdev(Mdev mdev) {
+        Objects.requireNonNull(mdev, "mdev");
+        PagingDomain aux = auxDomains.get(mdev);
+        if (aux == null) {
+            throw new NotFoundException("mdev: " + mdev + " is not attached to " + this);
+        }
+        return aux;
+    }
+
+    /** Whole PCI devices and parents of mdevs: the devices whose PASIDs the container's guest uses. */
+    private List<Device> pasidDevices() {
+        List<Device> list = new ArrayList<>();
+        for (UnitDomain u : unitDomains.values()) {
+            list.addAll(u.devices);
+        }
+        for (Mdev m : auxDomains.keySet()) {
+            list.add(m.iommuDevice());
+        }
+        return list;
+    }
+
     // ---------------------------------------------------------------- close
 
     /**
-     * Detaches every mdev (their aux domains closed, their PASIDs released) and every PCI device,
-     * closes every domain, and unpins every page, also after the owner exited. Idempotent; every
-     * later call but this one and {@link #isClosed} is refused with {@link ClosedException}.
+     * Unbinds every guest binding made through this container (a guest PASID's page requests are
+     * drained by the core as it is detached; a PASID table gives way to the stage 2 again), closes
+     * their nested domains and frees the guest PASIDs; then detaches every mdev (their aux domains
+     * closed, their PASIDs released) and every PCI device, closes every domain, and unpins every
+     * page, also after the owner exited. Idempotent; every later call but this one and
+     * {@link #isClosed} is refused with {@link ClosedException}.
      */
     @Override
     public void close() {
@@ -392,6 +841,15 @@ public final class Container implements AutoCloseable {
             }
             closed = true;
             RuntimeException failure = null;
+            for (GuestBinding b : List.copyOf(bindings)) {
+                failure = attempt(failure, () -> teardown(b));
+                bindings.remove(b);
+            }
+            for (int pasid : List.copyOf(guestPasids)) {
+                failure = attempt(failure, () -> core.machine().releasePasid(pasid));
+                core.refundGuestPasid(owner);
+            }
+            guestPasids.clear();
             for (Map.Entry<Mdev, PagingDomain> e : List.copyOf(auxDomains.entrySet())) {
                 Mdev mdev = e.getKey();
                 mdev.revokePasid();
@@ -456,7 +914,8 @@ public final class Container implements AutoCloseable {
 
     /** A new paging domain on {@code unit} holding every DMA mapping; closed again when that fails. */
     private PagingDomain newDomain(Unit unit, String forWhat) {
-        PagingDomain d = unit.newPagingDomain();
+        PagingDomain d = unit.newPagingDomain(type == ContainerType.TYPE1_NESTING
+                ? dev.iommukit.spi.domain.DomainOptions.NESTING_PARENT : dev.iommukit.spi.domain.DomainOptions.DEFAULT);
         try {
             for (PinnedMapping m : mappings.values()) {
                 checkInDomain(d, m.mapping().iova(), m.mapping().size(), forWhat);
@@ -471,7 +930,7 @@ public final class Container implements AutoCloseable {
         return d;
     }
 
-    private static void closeQuietly(PagingDomain d, RuntimeException cause) {
+    private static void closeQuietly(dev.iommukit.api.Domain d, RuntimeException cause) {
         try {
             d.close();
         } catch (RuntimeException undo) {

@@ -36,6 +36,8 @@ public final class Mdev {
     /** Readers are DMAs in flight; revoking the PASID takes it exclusively, so it waits for them. */
     private final StampedLock dmaGate = new StampedLock();
     private volatile int pasid = Pasid.NONE;
+    /** Guest PASIDs bound for this mdev through its container (sorted, replaced whole on change). */
+    private volatile int[] guestPasids = new int[0];
     private Container container;
     private boolean removed;
 
@@ -88,14 +90,16 @@ public final class Mdev {
     }
 
     /**
-     * Translates one request with the execute and privileged attributes of {@code attributes}; its
-     * PASID must be {@link Pasid#NONE}, since the mdev tags its requests with its own.
+     * Translates one request with {@code attributes}: without a PASID in them the mdev tags the
+     * request with its own (aux domain) PASID; with one, it must be a guest PASID bound for this
+     * mdev through its container ({@link Container#bindGuestPasid(Mdev, int,
+     * dev.iommukit.spi.nested.VtdFirstLevelConfig)}), and the request carries it.
      */
     public DmaResult translate(long iova, AccessType access, DmaAttributes attributes) {
         checkAttributes(attributes);
         long stamp = dmaGate.readLock();
         try {
-            int p = pasid;
+            int p = requestPasid(attributes);
             return p == Pasid.NONE ? refused(iova, access)
                     : parent.device().translate(iova, access, tagged(attributes, p));
         } finally {
@@ -108,12 +112,12 @@ public final class Mdev {
         return read(iova, into, DmaAttributes.DEFAULT);
     }
 
-    /** Reads with the execute and privileged attributes of {@code attributes} (whose PASID must be none). */
+    /** Reads with {@code attributes}; their PASID is none (the mdev's own) or a guest PASID bound for it. */
     public DmaResult read(long iova, byte[] into, DmaAttributes attributes) {
         checkAttributes(attributes);
         long stamp = dmaGate.readLock();
         try {
-            int p = pasid;
+            int p = requestPasid(attributes);
             return p == Pasid.NONE ? refused(iova, AccessType.READ)
                     : parent.device().read(iova, into, tagged(attributes, p));
         } finally {
@@ -126,12 +130,12 @@ public final class Mdev {
         return write(iova, from, DmaAttributes.DEFAULT);
     }
 
-    /** Writes with the execute and privileged attributes of {@code attributes} (whose PASID must be none). */
+    /** Writes with {@code attributes}; their PASID is none (the mdev's own) or a guest PASID bound for it. */
     public DmaResult write(long iova, byte[] from, DmaAttributes attributes) {
         checkAttributes(attributes);
         long stamp = dmaGate.readLock();
         try {
-            int p = pasid;
+            int p = requestPasid(attributes);
             return p == Pasid.NONE ? refused(iova, AccessType.WRITE)
                     : parent.device().write(iova, from, tagged(attributes, p));
         } finally {
@@ -140,10 +144,26 @@ public final class Mdev {
     }
 
     private static void checkAttributes(DmaAttributes attributes) {
-        if (attributes.pasid() != Pasid.NONE) {
-            throw IommuException.invalid("attributes", "an mdev tags its DMA with its own PASID; pass attributes without one, was pasid "
-                    + attributes.pasid());
+        java.util.Objects.requireNonNull(attributes, "attributes");
+    }
+
+    /** The PASID a request with {@code attributes} carries; called under the DMA gate. */
+    private int requestPasid(DmaAttributes attributes) {
+        int wanted = attributes.pasid();
+        if (wanted == Pasid.NONE) {
+            return pasid;
         }
+        if (java.util.Arrays.binarySearch(guestPasids, wanted) < 0) {
+            throw IommuException.invalid("attributes", "pasid " + wanted + " is not a guest PASID bound for " + this
+                    + "; an mdev tags its DMA with its own PASID or with one bound through its container (bound: "
+                    + java.util.Arrays.toString(guestPasids) + ")");
+        }
+        return wanted;
+    }
+
+    /** The guest PASIDs bound for this mdev through its container, in ascending order. */
+    public java.util.List<Integer> guestPasids() {
+        return java.util.Arrays.stream(guestPasids).boxed().toList();
     }
 
     private static DmaAttributes tagged(DmaAttributes attributes, int p) {
@@ -197,6 +217,24 @@ public final class Mdev {
         }
     }
 
+    /** Lets the mdev's DMA carry guest PASID {@code p} (bound at its parent already). */
+    void guestPasidBound(int p) {
+        int[] next = java.util.Arrays.copyOf(guestPasids, guestPasids.length + 1);
+        next[next.length - 1] = p;
+        java.util.Arrays.sort(next);
+        guestPasids = next;
+    }
+
+    /** Takes guest PASID {@code p} away and returns once no DMA that could still carry it is in flight. */
+    void revokeGuestPasid(int p) {
+        long stamp = dmaGate.writeLock();
+        try {
+            guestPasids = java.util.Arrays.stream(guestPasids).filter(x -> x != p).toArray();
+        } finally {
+            dmaGate.unlockWrite(stamp);
+        }
+    }
+
     /** Gives back a PASID revoked by a detach that then failed. */
     void restorePasid(int auxPasid) {
         pasid = auxPasid;
@@ -205,6 +243,7 @@ public final class Mdev {
     void detached() {
         container = null;
         pasid = Pasid.NONE;
+        guestPasids = new int[0];
     }
 
     @Override

@@ -7,6 +7,7 @@ import dev.iommukit.spi.error.ClosedException;
 import dev.iommukit.spi.error.ConflictException;
 import dev.iommukit.spi.error.IommuException;
 import dev.iommukit.spi.error.NotFoundException;
+import dev.iommukit.spi.error.ResourceExhaustedException;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -30,6 +31,12 @@ public final class MdevCore {
     private final Map<Device, Container> deviceOwners = new HashMap<>();
     private final Set<Container> containers = new LinkedHashSet<>();
     private int nextContainerId = 1;
+    /** Guest PASID quota per owner (absent: {@link #DEFAULT_GUEST_PASID_QUOTA}) and PASIDs held now. */
+    private final Map<Process, Integer> guestPasidQuotas = new HashMap<>();
+    private final Map<Process, Integer> guestPasidsHeld = new HashMap<>();
+
+    /** How many guest PASIDs an owner may hold across all its containers unless set otherwise. */
+    public static final int DEFAULT_GUEST_PASID_QUOTA = 64;
 
     public MdevCore(Machine machine) {
         this.machine = Objects.requireNonNull(machine, "machine");
@@ -103,17 +110,28 @@ public final class MdevCore {
         }
     }
 
-    /** Opens an empty container owned by {@code owner}, a live process of this machine. */
+    /** Opens an empty {@link ContainerType#TYPE1} container owned by {@code owner}, a live process of this machine. */
     public Container newContainer(Process owner) {
+        return newContainer(owner, ContainerType.TYPE1);
+    }
+
+    /**
+     * Opens an empty container of {@code type} owned by {@code owner}, a live process of this
+     * machine. A {@link ContainerType#TYPE1_NESTING} container allocates its domains as nesting
+     * parents, which needs {@link dev.iommukit.spi.cap.Capability#NESTING_PARENT_DOMAIN} on the
+     * units of the devices attached to it (checked at attach).
+     */
+    public Container newContainer(Process owner, ContainerType type) {
         synchronized (lock) {
             Objects.requireNonNull(owner, "owner");
+            Objects.requireNonNull(type, "type");
             if (!owner.isAlive()) {
                 throw new ClosedException("owner: " + owner + " has exited; a container needs a live owner");
             }
             if (!machine.processes().contains(owner)) {
                 throw IommuException.invalid("owner", owner + " is not a process of this machine");
             }
-            Container c = new Container(this, owner, nextContainerId++);
+            Container c = new Container(this, owner, nextContainerId++, type);
             containers.add(c);
             return c;
         }
@@ -138,7 +156,57 @@ public final class MdevCore {
         }
     }
 
+    /**
+     * Sets how many guest PASIDs {@code owner} may hold at once across all its containers (default
+     * {@value #DEFAULT_GUEST_PASID_QUOTA}). A quota below what the owner holds now keeps those
+     * PASIDs and refuses new ones until enough are freed.
+     */
+    public void setGuestPasidQuota(Process owner, int quota) {
+        synchronized (lock) {
+            Objects.requireNonNull(owner, "owner");
+            if (quota < 0) {
+                throw IommuException.invalid("quota", "a guest PASID quota cannot be negative, was " + quota);
+            }
+            guestPasidQuotas.put(owner, quota);
+        }
+    }
+
+    /** The guest PASID quota of {@code owner}. */
+    public int guestPasidQuota(Process owner) {
+        synchronized (lock) {
+            return guestPasidQuotas.getOrDefault(Objects.requireNonNull(owner, "owner"), DEFAULT_GUEST_PASID_QUOTA);
+        }
+    }
+
+    /** The guest PASIDs {@code owner} holds now across all its containers. */
+    public int guestPasidsHeld(Process owner) {
+        synchronized (lock) {
+            return guestPasidsHeld.getOrDefault(Objects.requireNonNull(owner, "owner"), 0);
+        }
+    }
+
     // ---------------------------------------------------------------- bookkeeping, under lock
+
+    /** Counts one more guest PASID for {@code owner}; refused over its quota before any change. */
+    void chargeGuestPasid(Process owner) {
+        int held = guestPasidsHeld.getOrDefault(owner, 0);
+        int quota = guestPasidQuotas.getOrDefault(owner, DEFAULT_GUEST_PASID_QUOTA);
+        if (held >= quota) {
+            throw new ResourceExhaustedException("owner: " + owner + " holds " + held + " guest PASID(s) across its containers,"
+                    + " its whole quota of " + quota + "; free one or raise the quota (setGuestPasidQuota)");
+        }
+        guestPasidsHeld.put(owner, held + 1);
+    }
+
+    void refundGuestPasid(Process owner) {
+        int held = guestPasidsHeld.getOrDefault(owner, 0);
+        if (held <= 1) {
+            guestPasidsHeld.remove(owner);
+        } else {
+            guestPasidsHeld.put(owner, held - 1);
+        }
+    }
+
 
     void checkDevice(Device device) {
         Objects.requireNonNull(device, "device");

@@ -1,6 +1,7 @@
 package dev.iommukit.backend.vtd;
 
 import com.google.auto.service.AutoService;
+import dev.iommukit.backend.vtd.driver.NestingCapabilities;
 import dev.iommukit.backend.vtd.driver.UnitOptions;
 import dev.iommukit.backend.vtd.driver.VtdDriver;
 import dev.iommukit.backend.vtd.hw.HardwareModel;
@@ -31,8 +32,8 @@ public final class VtdBackend implements IommuBackend {
     @Override
     public CapabilitySet capabilities() {
         HardwareModel model = HardwareModel.defaults();
-        return VtdDriver.capabilities(UnitOptions.DEFAULTS, Math.min(model.hostAddressWidth(), model.cap().mgaw() + 1),
-                model.ecap().pasidBits());
+        return NestingCapabilities.add(VtdDriver.capabilities(UnitOptions.DEFAULTS, Math.min(model.hostAddressWidth(),
+                model.cap().mgaw() + 1), model.ecap().pasidBits()), model.cap(), model.ecap(), model.ecap().pasidBits());
     }
 
     @Override

@@ -109,7 +109,7 @@ class InitAndStructuresTest {
         assertThat(ecap >>> 1 & 1).as("QI").isEqualTo(1);
         assertThat(ecap >>> 6 & 1).as("PT").isEqualTo(1);
         assertThat(ecap >>> 8 & 0x3FF).as("IRO").isEqualTo(0x50);
-        assertThat(ecap >>> 26 & 1).as("NEST").isZero();
+        assertThat(ecap >>> 26 & 1).as("NEST").isEqualTo(1);
         assertThat(ecap >>> 31 & 1).as("SRS").isEqualTo(1);
         assertThat(ecap >>> 35 & 0x1F).as("PSS").isEqualTo(19);
         assertThat(ecap >>> 40 & 1).as("PASID").isEqualTo(1);

@@ -1,5 +1,6 @@
 package dev.iommukit.backend.smmuv3.arch;
 
+import dev.iommukit.spi.fault.FaultStage;
 import dev.iommukit.spi.fault.VendorFaultRecord;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -73,6 +74,26 @@ public record EventRecord(String name, int code, List<Long> words) implements Ve
     /** Dword 3 holding a FetchAddr (bits [2:0] cleared). */
     public static long fetchDword(long pa) {
         return pa & FETCH_ADDR.mask();
+    }
+
+    /**
+     * The translation stage an event belongs to: {@link FaultStage#STAGE_2} whenever S2=1 (stage 2
+     * faults, including those met translating a CD/L1CD or stage 1 descriptor address in a nested
+     * walk, and stage 2 walk aborts); {@link FaultStage#STAGE_1} for the four translation faults
+     * with S2=0; {@link FaultStage#NONE} for configuration, fetch and stream events.
+     */
+    public static FaultStage stage(long dword0, long dword1) {
+        if (S2.isSet(dword1)) {
+            return FaultStage.STAGE_2;
+        }
+        EventType t = EventType.of((int) TYPE.get(dword0));
+        return t == EventType.F_TRANSLATION || t == EventType.F_ADDR_SIZE || t == EventType.F_ACCESS || t == EventType.F_PERMISSION
+                ? FaultStage.STAGE_1 : FaultStage.NONE;
+    }
+
+    /** The stage of this record; {@link FaultStage#NONE} for a silent abort. */
+    public FaultStage stage() {
+        return words.isEmpty() ? FaultStage.NONE : stage(words.get(0), words.get(1));
     }
 
     @Override

@@ -89,6 +89,6 @@ final class EventQueueReader {
             }
         }
         AccessType access = EventRecord.RNW.isSet(words[1]) ? AccessType.READ : AccessType.WRITE;
-        return new Fault(RequesterId.of(sid & 0xFFFF), pasid, words[2], access, reason, record);
+        return new Fault(RequesterId.of(sid & 0xFFFF), pasid, words[2], access, reason, record, record.stage());
     }
 }

@@ -3,6 +3,7 @@ package dev.iommukit.backend.smmuv3.driver;
 import dev.iommukit.spi.cap.Capability;
 import dev.iommukit.spi.cap.CapabilitySet;
 import dev.iommukit.spi.cap.PageSizes;
+import dev.iommukit.spi.nested.SmmuContextTableConfig;
 import dev.iommukit.spi.pgtable.vmsa.VmsaFormat;
 import dev.iommukit.spi.pgtable.vmsa.VmsaGranule;
 
@@ -13,7 +14,20 @@ public final class SmmuCapabilities {
 
     private SmmuCapabilities() {}
 
+    /** The guest stage 1 table formats a nested STE walks: VMSAv8-64 (AArch64) tables with any of the three granules. */
+    public static final String STAGE1_FORMATS = "aarch64-4K,aarch64-16K,aarch64-64K";
+
+    /** What a unit built by this backend advertises (IDR0.CD2L=1, IDR1.SSIDSIZE=20). */
     public static CapabilitySet of(VmsaGranule granule) {
+        return of(granule, true, PASID_BITS);
+    }
+
+    /**
+     * What a unit with {@code granule} advertises, given its IDR0.CD2L and IDR1.SSIDSIZE: guest
+     * PASID-table bind takes LINEAR CD tables, and 2-level ones only with CD2L; S1CDMax up to
+     * SSIDSIZE.
+     */
+    public static CapabilitySet of(VmsaGranule granule, boolean cd2l, int ssidBits) {
         String s1Pages = PageSizes.format(VmsaFormat.stage1(granule, PagingDomain.INPUT_BITS).pageSizes());
         String s2Pages = PageSizes.format(VmsaFormat.stage2(granule, PagingDomain.INPUT_BITS).pageSizes());
         String in = Integer.toString(PagingDomain.INPUT_BITS);
@@ -27,6 +41,9 @@ public final class SmmuCapabilities {
                 .add(Capability.AUX_DOMAIN, "level", "first", "pasidBits", Integer.toString(PASID_BITS))
                 .add(Capability.SVA, "cpuFormat", CpuSvaDomain.CPU_FORMAT, "addressBits", Integer.toString(CpuSvaDomain.ADDRESS_BITS),
                         "pasidBits", Integer.toString(PASID_BITS))
+                .add(Capability.NESTING, "stage1", SmmuContextTableConfig.STAGE1, "stage1Formats", STAGE1_FORMATS)
+                .add(Capability.PASID_TABLE_BIND, "formats", cd2l ? "LINEAR,TWO_LEVEL_4K,TWO_LEVEL_64K" : "LINEAR",
+                        "cdMaxBits", Integer.toString(ssidBits))
                 .build();
     }
 

@@ -32,6 +32,9 @@ import dev.iommukit.spi.fault.FaultReporter;
 import dev.iommukit.spi.memory.PageAllocator;
 import dev.iommukit.spi.memory.PhysicalMemory;
 import dev.iommukit.spi.mmio.Mmio;
+import dev.iommukit.spi.nested.NestedConfig;
+import dev.iommukit.spi.nested.NestedDomain;
+import dev.iommukit.spi.nested.SmmuContextTableConfig;
 import dev.iommukit.spi.pgtable.vmsa.VmsaFormat;
 import java.util.BitSet;
 import java.util.LinkedHashMap;
@@ -70,6 +73,7 @@ public final class SmmuV3Driver implements IommuUnit {
     private final Map<Integer, Device> devices = new ConcurrentHashMap<>();
     private final Set<PagingDomain> domains = new LinkedHashSet<>();
     private final Set<CpuSvaDomain> svaDomains = new LinkedHashSet<>();
+    private final Set<NestedCdTableDomain> nestedDomains = new LinkedHashSet<>();
     private final BitSet asids = new BitSet();
     private final BitSet vmids = new BitSet();
     private volatile boolean eventsReady;
@@ -101,7 +105,8 @@ public final class SmmuV3Driver implements IommuUnit {
         this.memory = allocator.memory();
         this.port = port;
         this.options = options;
-        this.capabilities = SmmuCapabilities.of(options.granule());
+        this.capabilities = SmmuCapabilities.of(options.granule(), Idr0.CD2L.isSet(mmio.read32(IDR0) & 0xFFFF_FFFFL),
+                (int) Idr1.SSIDSIZE.get(mmio.read32(IDR1) & 0xFFFF_FFFFL));
         checkIdRegisters();
         this.rangeInvalidation = Idr3.RIL.isSet(mmio.read32(IDR3));
 
@@ -202,6 +207,9 @@ public final class SmmuV3Driver implements IommuUnit {
         if (d == null) {
             return false;
         }
+        if (d.rid instanceof NestedCdTableDomain n) {
+            return n.guestCdValid(ssid);
+        }
         return ssid == 0 ? d.rid instanceof PagingDomain : d.pasids.containsKey(ssid);
     }
 
@@ -238,9 +246,11 @@ public final class SmmuV3Driver implements IommuUnit {
     public synchronized void releaseDevice(RequesterId rid) {
         checkOpen();
         Device d = device(rid);
+        BackendDomain previous = d.rid;
         d.rid = blocked;
         d.pasids.clear();
         apply(d);
+        ridChanged(d, previous);
         streamTable.release(d.sid);
         devices.remove(d.sid);
     }
@@ -253,6 +263,7 @@ public final class SmmuV3Driver implements IommuUnit {
             case IDENTITY -> identity;
             case PAGING -> paging(options != null && options.nestingParent());
             case SVA -> throw IommuException.invalid("type", "SVA domains are allocated with allocateSvaDomain()");
+            case NESTED -> throw IommuException.invalid("type", "nested domains are allocated with allocateNestedDomain()");
         };
     }
 
@@ -325,9 +336,22 @@ public final class SmmuV3Driver implements IommuUnit {
                 throw new NotSupportedException("attach: a stage 2 (nesting parent) domain cannot be attached to " + rid
                         + " while PASIDs are attached: the STE cannot be stage 2 and hold a CD table");
             }
+            if (domain instanceof NestedDomain) {
+                checkNested(domain, rid, d);
+            }
+            BackendDomain previous = d.rid;
             d.rid = domain;
             apply(d);
+            ridChanged(d, previous);
             return;
+        }
+        if (domain instanceof NestedDomain) {
+            throw IommuException.invalid("domain", "a nested domain (guest CD table) is attached to " + rid
+                    + " without PASID; it cannot be attached at PASID " + pasid);
+        }
+        if (d.rid instanceof NestedCdTableDomain && domain.info().type() != DomainType.BLOCKED) {
+            throw new dev.iommukit.spi.error.BusyException("pasid " + pasid + " of " + rid
+                    + ": the device's substreams belong to the guest CD table attached to it");
         }
         if (domain.info().type() == DomainType.BLOCKED) {
             d.pasids.remove(pasid);
@@ -353,6 +377,80 @@ public final class SmmuV3Driver implements IommuUnit {
         d.cds.install(pasid, sva ? ((CpuSvaDomain) domain).cd() : cd((PagingDomain) domain));
         d.pasids.put(pasid, domain);
         apply(d);
+    }
+
+    /** A nested domain to attach without PASID must be this unit's, live, on a live parent, with no PASID attached. */
+    private void checkNested(BackendDomain domain, RequesterId rid, Device d) {
+        if (!(domain instanceof NestedCdTableDomain n) || !nestedDomains.contains(n)) {
+            throw IommuException.invalid("domain", "the nested domain was not allocated by unit " + name);
+        }
+        if (n.isFreed() || n.stage2().isFreed()) {
+            throw new ClosedException("domain " + n.info().translation() + " (or its parent) was freed");
+        }
+        if (!d.pasids.isEmpty()) {
+            throw new dev.iommukit.spi.error.BusyException("device " + rid + " has domains attached at PASIDs " + d.pasids.keySet()
+                    + "; a guest CD table takes every substream");
+        }
+    }
+
+    /**
+     * After the STE of {@code d} changed from {@code previous}: entering, leaving or changing a
+     * nested configuration also removes the stage 1 (combined) entries of the VMIDs involved with
+     * TLBI_NH_ALL + CMD_SYNC, so that no guest translation survives the change.
+     */
+    private void ridChanged(Device d, BackendDomain previous) {
+        if (previous == d.rid) {
+            return;
+        }
+        Set<Integer> vmids = new java.util.TreeSet<>();
+        if (previous instanceof NestedCdTableDomain old) {
+            old.detached(d.sid);
+            vmids.add(old.vmid());
+        }
+        if (d.rid instanceof NestedCdTableDomain now) {
+            now.attached(d.sid);
+            vmids.add(now.vmid());
+        }
+        if (!vmids.isEmpty()) {
+            cmdq.submitAndSync(vmids.stream().map(Command::tlbiNhAll).toArray(long[][]::new));
+        }
+    }
+
+    /**
+     * A nested domain: the guest CD table of {@code config} on {@code parent}, which must be a
+     * stage 2 (nesting parent) paging domain of this unit. LINEAR tables always; 2-level ones only
+     * with IDR0.CD2L; S1CDMax up to IDR1.SSIDSIZE.
+     */
+    @Override
+    public synchronized NestedDomain allocateNestedDomain(BackendDomain parent, NestedConfig config) {
+        checkOpen();
+        if (!(parent instanceof PagingDomain p) || !domains.contains(p) || !p.isStage2() || p.isFreed()) {
+            throw IommuException.invalid("parent", "must be a live stage 2 (nesting parent) paging domain of unit " + name + ", was "
+                    + (parent == null ? "null" : parent.info().translation()));
+        }
+        if (!(config instanceof SmmuContextTableConfig cfg)) {
+            throw new NotSupportedException("config: unit " + name + " nests only an SMMUv3 guest CD table ("
+                    + SmmuContextTableConfig.STAGE1 + "), not " + (config == null ? "null" : config.stage1()));
+        }
+        long idr0 = mmio.read32(IDR0) & 0xFFFF_FFFFL;
+        int ssidBits = (int) Idr1.SSIDSIZE.get(mmio.read32(IDR1) & 0xFFFF_FFFFL);
+        if (cfg.format() != SmmuContextTableConfig.Format.LINEAR && !Idr0.CD2L.isSet(idr0)) {
+            throw new NotSupportedException("format: " + cfg.format() + " needs 2-level CD tables (IDR0.CD2L=0 on unit " + name + ")");
+        }
+        if (cfg.cdMaxBits() > ssidBits) {
+            throw IommuException.invalid("cdMaxBits", cfg.cdMaxBits() + " exceeds IDR1.SSIDSIZE=" + ssidBits + " of unit " + name);
+        }
+        if (cfg.contextTableAddress() >>> PagingDomain.INPUT_BITS != 0) {
+            throw IommuException.invalid("contextTableAddress", "0x" + Long.toHexString(cfg.contextTableAddress())
+                    + " is outside the parent's " + PagingDomain.INPUT_BITS + "-bit IPA space");
+        }
+        NestedCdTableDomain n = new NestedCdTableDomain(p, cfg, memory, cmdq, rangeInvalidation, sid -> false, released -> {
+            synchronized (this) {
+                nestedDomains.remove(released);
+            }
+        });
+        nestedDomains.add(n);
+        return n;
     }
 
     private static boolean isStage2(BackendDomain domain) {
@@ -395,6 +493,8 @@ public final class SmmuV3Driver implements IommuUnit {
             target = StreamTable.stage1Ste(d.cds.base(), d.cds.s1Fmt(), d.cds.cdMax(), s1dss);
         } else if (d.rid.info().type() == DomainType.IDENTITY) {
             target = StreamTable.bypassSte();
+        } else if (d.rid instanceof NestedCdTableDomain n) {
+            target = n.ste();
         } else if (d.rid instanceof PagingDomain p) {
             VmsaFormat f = p.format();
             target = StreamTable.stage2Ste(p.tag(), p.root(), f.txsz(), f.s2sl0(), f.granule().tg0(), Idr5.OAS_48);
@@ -494,6 +594,10 @@ public final class SmmuV3Driver implements IommuUnit {
             s.discard();
         }
         svaDomains.clear();
+        for (NestedCdTableDomain n : List.copyOf(nestedDomains)) {
+            n.discard();
+        }
+        nestedDomains.clear();
         streamTable.free();
         allocator.free(cmdqBase);
         allocator.free(eventqBase);

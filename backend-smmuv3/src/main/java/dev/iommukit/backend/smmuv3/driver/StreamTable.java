@@ -187,8 +187,11 @@ final class StreamTable {
             used[1] = -1L;
             used[2] = S2VMID.mask();
         } else if (config >= CONFIG_S2) {
+            // MEV only merges events: safe to change at any step (as Linux treats it); a stage 2 only
+            // STE ignores the stage 1 fields, so S2 <-> nested replacements change one critical dword
             used[0] = -1L;
-            used[1] = -1L;
+            used[1] = ~MEV.mask() & (config == CONFIG_S2
+                    ? ~(S1DSS.mask() | S1CIR.mask() | S1COR.mask() | S1CSH.mask() | S1STALLD.mask()) : -1L);
             used[2] = -1L;
             used[3] = -1L;
         }

@@ -104,7 +104,7 @@ final class CommandProcessor {
                 boolean anyAsid = op == TLBI_NH_VAA;
                 tlb.cache.invalidate(e -> Iotlb.isStage1(e.tag()) && Iotlb.vmid(e.tag()) == vmid
                         && (anyAsid || Iotlb.isGlobal(e.tag()) || Iotlb.asid(e.tag()) == asid)
-                        && Iotlb.overlaps(e, range[0], range[1]));
+                        && Iotlb.overlapsStage1(e, range[0], range[1]));
             }
             case TLBI_S2_IPA -> {
                 long[] range = range(d0, d1, IPA.mask());

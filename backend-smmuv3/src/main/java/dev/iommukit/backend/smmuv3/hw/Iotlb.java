@@ -78,6 +78,20 @@ final class Iotlb {
         return cache.lookup(s2Tag(vmid), ipa);
     }
 
+    /**
+     * Whether a TLBI by VA of {@code [start, start + length)} reaches stage 1 (or combined) entry
+     * {@code e}. A combined entry may be smaller than the stage 1 leaf it caches (a stage 1 block
+     * over smaller stage 2 pages); an invalidation of any address of that leaf removes it too.
+     */
+    static boolean overlapsStage1(TlbEntry e, long start, long length) {
+        if ((e.attributes() & TableWalker.ATTR_NESTED) == 0) {
+            return overlaps(e, start, length);
+        }
+        int s1Shift = (int) (e.attributes() >>> TableWalker.ATTR_S1_SHIFT_LSB) & 0x3F;
+        long base = e.inputBase() & -(1L << s1Shift);
+        return base < start + length && start < base + (1L << s1Shift);
+    }
+
     static boolean overlaps(TlbEntry e, long start, long length) {
         long end = e.inputBase() + (1L << e.pageShift());
         return e.inputBase() < start + length && start < end;

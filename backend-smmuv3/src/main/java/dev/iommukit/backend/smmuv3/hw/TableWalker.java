@@ -178,6 +178,8 @@ final class TableWalker {
 
     /** Bit of a combined (nested) TLB entry's attributes: stage 2 attributes sit in bits [15:8]. */
     static final long ATTR_NESTED = 1L << 16;
+    /** Bits [29:24] of a combined entry's attributes: the page shift of the stage 1 leaf it came from. */
+    static final int ATTR_S1_SHIFT_LSB = 24;
 
     /** Permission check of a stage 1 or combined stage 1 + stage 2 TLB entry. */
     static boolean allows(long attrs, boolean write, boolean instruction, boolean privileged, boolean pan, boolean wxn) {

@@ -339,7 +339,7 @@ final class TranslationEngine implements DmaPort {
                     return f;
                 }
                 int shift = Math.min(w.pageShift, (int) s2[1]);
-                long attrs = w.attributes | s2[2] << 8 | TableWalker.ATTR_NESTED;
+                long attrs = w.attributes | s2[2] << 8 | TableWalker.ATTR_NESTED | (long) w.pageShift << TableWalker.ATTR_S1_SHIFT_LSB;
                 e = new TlbEntry(tag, va & -(1L << shift), shift, s2[0] & -(1L << shift), s1Permissions(w.attributes), attrs);
             } else {
                 e = new TlbEntry(tag, va & -(1L << w.pageShift), w.pageShift, w.outputBase, s1Permissions(w.attributes), w.attributes);
@@ -525,7 +525,8 @@ final class TranslationEngine implements DmaPort {
             d3,
         };
         FaultReason reason = type.reason(structureValid);
-        Fault fault = new Fault(requester(r), r.pasid(), r.address(), r.access(), reason, EventRecord.of(words));
+        Fault fault = new Fault(requester(r), r.pasid(), r.address(), r.access(), reason, EventRecord.of(words),
+                EventRecord.stage(d0, d1));
         return new Failure(fault, words, recorded);
     }
 

@@ -60,6 +60,11 @@ final class PagingDomain implements DriverDomain {
         return firstLevel;
     }
 
+    /** Whether this domain belongs to the unit whose invalidation queue is {@code q}. */
+    boolean ownedBy(InvalidationQueue q) {
+        return queue == q;
+    }
+
     PageTable table() {
         return table;
     }

@@ -38,6 +38,8 @@ import dev.iommukit.spi.fault.FaultReason;
 import dev.iommukit.spi.memory.PageAllocator;
 import dev.iommukit.spi.memory.PhysicalMemory;
 import dev.iommukit.spi.mmio.Mmio;
+import dev.iommukit.spi.nested.NestedConfig;
+import dev.iommukit.spi.nested.NestedDomain;
 import dev.iommukit.spi.pgtable.vtd.SecondLevelFormat;
 import java.util.ArrayList;
 import java.util.BitSet;
@@ -122,7 +124,8 @@ public final class VtdDriver implements IommuUnit {
         this.identity = FixedDomain.identity(aw, IDENTITY_DID, ecap.smpwcs());
         CapabilitySet advertised = capabilities(options, outputBits(), Math.min(ecap.pasidBits(), Pasid.MAX_WIDTH));
         // SVA walks CPU tables whose A/D hardware sets: it needs first level and snooped A/D updates.
-        this.capabilities = ecap.flts() && ecap.smpwcs() ? advertised : advertised.without(Capability.SVA);
+        this.capabilities = NestingCapabilities.add(ecap.flts() && ecap.smpwcs() ? advertised : advertised.without(Capability.SVA), cap,
+                ecap, Math.min(ecap.pasidBits(), Pasid.MAX_WIDTH));
         dids.set(0, FIRST_PAGING_DID);
     }
 
@@ -269,7 +272,7 @@ public final class VtdDriver implements IommuUnit {
                             Integer.toString(SharedVirtualDomain.ADDRESS_BITS), "pasidBits", Integer.toString(bits))
                     .build();
         }
-        return new DeviceInfo(bits, caps);
+        return new DeviceInfo(bits, NestingCapabilities.forDevice(caps, bits));
     }
 
     /** Writes a multi-qword entry with qword 0 (holding P) last. */
@@ -327,6 +330,7 @@ public final class VtdDriver implements IommuUnit {
             case BLOCKED -> blocked;
             case IDENTITY -> identity;
             case SVA -> throw IommuException.invalid("type", "SVA domains are allocated with allocateSvaDomain()");
+            case NESTED -> throw IommuException.invalid("type", "nested domains are allocated with allocateNestedDomain()");
             case PAGING -> {
                 int did = allocateDid();
                 boolean first = this.options.firstLevel() && !options.nestingParent();
@@ -377,6 +381,27 @@ public final class VtdDriver implements IommuUnit {
     }
 
     /**
+     * A guest PASID bind's domain (digest §9, §14): {@code config} (a VT-d guest first level) on
+     * {@code parent}, a second-level paging domain of this unit, whose DID it shares.
+     */
+    @Override
+    public synchronized NestedDomain allocateNestedDomain(BackendDomain parent, NestedConfig config) {
+        checkOpen();
+        return NestedFirstLevelDomain.create(parent, config, name(), queue, memory, cap, ecap, this::deviceTlbEnabled);
+    }
+
+    /** Whether the SM context entry of {@code sid} has DTE set (ATS enabled), as this driver wrote it. */
+    private synchronized boolean deviceTlbEnabled(int sid) {
+        if (!devices.containsKey(sid)) {
+            return false;
+        }
+        int bus = sid >>> 8;
+        int devfn = sid & 0xFF;
+        Long table = contextTables.get(bus << 1 | (devfn < 0x80 ? 0 : 1));
+        return table != null && ScalableContextEntry.decode(memory.read64(ScalableContextEntry.address(table, devfn)), 0).dte();
+    }
+
+    /**
      * Process exit: every PASID entry bound to {@code domain} becomes P=0 with FPD=1 (qword 0
      * first, so no walker sees a half-cleared present entry), then pc_inv PASID-selective and
      * p_iotlb_inv PASID-selective for each (digest §11 Table 28, P 1 to 0) and inv_wait. The
@@ -419,6 +444,10 @@ public final class VtdDriver implements IommuUnit {
         }
         if (pasid == Pasid.NONE && d instanceof SharedVirtualDomain) {
             throw new NotSupportedException("attach: an SVA domain serves a PASID, not requests without PASID (RID_PASID)");
+        }
+        if (d instanceof NestedFirstLevelDomain n && (pasid == Pasid.NONE || !n.ownedBy(queue))) {
+            throw IommuException.invalid("domain", pasid == Pasid.NONE ? "a guest first level (nested domain) is attached at a PASID"
+                    + " (guest PASID bind), not for requests without PASID" : "the nested domain belongs to another unit");
         }
         int hwPasid = pasid == Pasid.NONE ? 0 : pasid;
         if (pasid != Pasid.NONE) {

@@ -8,6 +8,12 @@ final class IotlbTags {
     static final long DIRTY = 2;
     /** Attribute: U/S was 1 at every FL level. */
     static final long USER = 4;
+    /** Attribute: a nested (PGTT=011) translation, whose SL leaf permissions follow. */
+    static final long NESTED = 8;
+    /** Attribute of a nested entry: the SL translation of the final GPA allows reads. */
+    static final long SL_READ = 16;
+    /** Attribute of a nested entry: the SL translation of the final GPA allows writes. */
+    static final long SL_WRITE = 32;
 
     private IotlbTags() {}
 

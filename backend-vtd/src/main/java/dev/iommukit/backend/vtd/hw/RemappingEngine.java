@@ -21,6 +21,7 @@ import dev.iommukit.spi.dma.DmaRequest;
 import dev.iommukit.spi.dma.TranslationOutcome;
 import dev.iommukit.spi.domain.Permissions;
 import dev.iommukit.spi.fault.Fault;
+import dev.iommukit.spi.fault.FaultStage;
 import dev.iommukit.spi.fault.VendorFaultRecord;
 import dev.iommukit.spi.memory.ExternalAbortException;
 import dev.iommukit.spi.memory.PhysicalMemory;
@@ -54,6 +55,7 @@ final class RemappingEngine implements DmaPort {
     private final int haw;
     private final int mgawBits;
     private final int maxPasid;
+    private final NestedWalk nested;
 
     RemappingEngine(VtdHardware hardware, PhysicalMemory memory, ConfigCaches caches, TranslationCache iotlb, ReentrantReadWriteLock walkLock) {
         this.hardware = hardware;
@@ -66,18 +68,42 @@ final class RemappingEngine implements DmaPort {
         this.haw = hardware.model().hostAddressWidth();
         this.mgawBits = cap.mgaw() + 1;
         this.maxPasid = (1 << ecap.pasidBits()) - 1;
+        this.nested = new NestedWalk(memory, iotlb, cap, ecap, haw);
     }
 
-    /** Thrown inside a slow-path translation to abort it with a fault reason; stackless. */
-    private static final class Abort extends RuntimeException {
+    /**
+     * Thrown inside a slow-path translation to abort it with a fault reason and the translation
+     * stage it belongs to; stackless.
+     */
+    static final class Abort extends RuntimeException {
         private static final long serialVersionUID = 1L;
         final FaultReasonCode code;
         final boolean fpd;
+        final FaultStage stage;
 
+        /** An abort whose stage follows from its code (SGN.6 counts as first level; see {@link #stageOf}). */
         Abort(FaultReasonCode code, boolean fpd) {
+            this(code, fpd, stageOf(code));
+        }
+
+        Abort(FaultReasonCode code, boolean fpd, FaultStage stage) {
             super(code.architecturalName(), null, false, false);
             this.code = code;
             this.fpd = fpd;
+            this.stage = stage;
+        }
+
+        /**
+         * SL faults (SSS.x, SGN.5, SGN.7, and in nesting SFS.6-8: SL permission on a guest table) are
+         * stage 2; FL faults (SFS.1-5, SFS.9-10, SGN.1-3, SGN.6 of a first-level walk) stage 1;
+         * configuration and request faults none. A second-level SGN.6 is thrown with STAGE_2.
+         */
+        static FaultStage stageOf(FaultReasonCode code) {
+            return switch (code) {
+                case SSS_1, SSS_2, SSS_3, SSS_4, SSS_5, SSS_6, SGN_5, SGN_7, SFS_6, SFS_7, SFS_8 -> FaultStage.STAGE_2;
+                case SFS_1, SFS_2, SFS_3, SFS_4, SFS_5, SFS_9, SFS_10, SGN_1, SGN_2, SGN_3, SGN_6 -> FaultStage.STAGE_1;
+                default -> FaultStage.NONE;
+            };
         }
     }
 
@@ -130,6 +156,9 @@ final class RemappingEngine implements DmaPort {
         if ((e.attributes() & IotlbTags.FIRST_LEVEL) == 0) {
             return (e.permissions() & (write ? Permissions.WRITE : Permissions.READ)) != 0;
         }
+        if ((e.attributes() & IotlbTags.NESTED) != 0 && (e.attributes() & (write ? IotlbTags.SL_WRITE : IotlbTags.SL_READ)) == 0) {
+            return false;
+        }
         if (!privileged && (e.attributes() & IotlbTags.USER) == 0) {
             return false;
         }
@@ -143,6 +172,7 @@ final class RemappingEngine implements DmaPort {
     private void slowPath(DmaRequest request, TranslationOutcome out) {
         FaultReasonCode code;
         boolean fpd;
+        FaultStage stage;
         walkLock.readLock().lock();
         try {
             out.translated(walk(request));
@@ -150,13 +180,14 @@ final class RemappingEngine implements DmaPort {
         } catch (Abort a) {
             code = a.code;
             fpd = a.fpd;
+            stage = a.stage;
         } finally {
             walkLock.readLock().unlock();
         }
-        out.faulted(fault(request, code, fpd));
+        out.faulted(fault(request, code, fpd, stage));
     }
 
-    private Fault fault(DmaRequest request, FaultReasonCode code, boolean fpd) {
+    private Fault fault(DmaRequest request, FaultReasonCode code, boolean fpd, FaultStage stage) {
         boolean hasPasid = request.hasPasid();
         FaultRecord record = FaultRecord.of(request.address(), request.rid() & 0xFFFF, request.isWrite(),
                 hasPasid && request.privileged(), hasPasid && request.execute(), hasPasid, hasPasid ? request.pasid() & 0xFFFFF : 0,
@@ -171,7 +202,7 @@ final class RemappingEngine implements DmaPort {
             vendor = record;
         }
         return new Fault(RequesterId.of(request.rid() & 0xFFFF), hasPasid ? request.pasid() : Pasid.NONE, request.address(),
-                request.access(), code.reason(), vendor);
+                request.access(), code.reason(), vendor, stage);
     }
 
     private long read(long pa, FaultReasonCode onAbort, boolean fpd) {
@@ -247,6 +278,7 @@ final class RemappingEngine implements DmaPort {
                 yield address;
             }
             case PasidTableEntry.PGTT_SECOND_LEVEL -> secondLevel(pc, address, request.isWrite(), tlbEpoch);
+            case PasidTableEntry.PGTT_NESTED -> nested.translate(pc, address, request.isWrite(), privileged, tlbEpoch);
             default -> firstLevel(pc, address, request.isWrite(), privileged, tlbEpoch);
         };
         if (inInterruptRange(pa)) {
@@ -326,7 +358,7 @@ final class RemappingEngine implements DmaPort {
             r2 |= 1L;
         }
         r2 |= 1L << 7; // EAFE needs ECAP.EAFS, which the model does not report
-        if (e.pgtt() == PasidTableEntry.PGTT_SECOND_LEVEL) {
+        if (e.pgtt() == PasidTableEntry.PGTT_SECOND_LEVEL || e.pgtt() == PasidTableEntry.PGTT_NESTED) {
             r0 |= Bits.aboveWidth(haw) & Bits.mask(63, 12);
         }
         if (e.pgtt() == PasidTableEntry.PGTT_FIRST_LEVEL) {
@@ -361,7 +393,19 @@ final class RemappingEngine implements DmaPort {
                 }
                 yield new PasidConfig(sid, pasid, e.did(), e.pgtt(), 0, 0, haw, e.sre(), e.wpe(), e.pwsnp(), fpd);
             }
-            default -> throw new Abort(SPT_4, fpd); // 000, 011 (ECAP.NEST=0), 101..111
+            case PasidTableEntry.PGTT_NESTED -> {
+                // Digest §9: SL as for PGTT=010, FL as for 001; FLPTPTR is a GPA that must be below 2^X.
+                if (!ecap.nest() || !cap.supportsAw(e.aw()) || e.flpm() > 1 || (e.flpm() == 1 && !cap.fl5lp())) {
+                    throw new Abort(SPT_4, fpd);
+                }
+                int x = Math.min(30 + 9 * e.aw(), mgawBits);
+                if ((e.flptptr() >>> x) != 0) {
+                    throw new Abort(SPT_4, fpd);
+                }
+                yield new PasidConfig(sid, pasid, e.did(), e.pgtt(), e.flptptr(), 4 + e.flpm(), 48 + 9 * e.flpm(), e.sre(), e.wpe(),
+                        e.pwsnp(), fpd, e.slptptr(), e.aw() + 2, x);
+            }
+            default -> throw new Abort(SPT_4, fpd); // 000, 101..111
         };
     }
 
@@ -394,7 +438,7 @@ final class RemappingEngine implements DmaPort {
                     throw new Abort(SSS_2, fpd);
                 }
                 if (write && !writeOk) {
-                    throw new Abort(SGN_6, fpd);
+                    throw new Abort(SGN_6, fpd, FaultStage.STAGE_2);
                 }
                 if (!write && !readOk) {
                     throw new Abort(SGN_7, fpd);
