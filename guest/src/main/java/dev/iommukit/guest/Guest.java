@@ -6,6 +6,7 @@ import dev.iommukit.spi.domain.Permissions;
 import dev.iommukit.spi.error.ClosedException;
 import dev.iommukit.spi.error.IommuException;
 import dev.iommukit.spi.error.ResourceExhaustedException;
+import dev.iommukit.spi.nested.SmmuContextTableConfig;
 import java.util.BitSet;
 import java.util.Objects;
 
@@ -158,7 +159,15 @@ public final class Guest implements AutoCloseable {
      * in guest RAM.
      */
     public GuestContextTable newContextTable(int cdMaxBits) {
-        return new GuestContextTable(this, cdMaxBits);
+        return new GuestContextTable(this, cdMaxBits, SmmuContextTableConfig.Format.LINEAR);
+    }
+
+    /**
+     * A new SMMUv3 CD table of {@code 2^cdMaxBits} invalid CDs in {@code format}: linear, or two
+     * levels whose leaf tables are allocated as the guest writes CDs into them.
+     */
+    public GuestContextTable newContextTable(int cdMaxBits, SmmuContextTableConfig.Format format) {
+        return new GuestContextTable(this, cdMaxBits, format);
     }
 
     public synchronized boolean isClosed() {

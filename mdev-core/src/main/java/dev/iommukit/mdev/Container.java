@@ -1,10 +1,15 @@
 package dev.iommukit.mdev;
 
 import dev.iommukit.api.Device;
+import dev.iommukit.api.Domain;
+import dev.iommukit.api.Machine;
+import dev.iommukit.api.NestedDomain;
 import dev.iommukit.api.PagingDomain;
 import dev.iommukit.api.Process;
 import dev.iommukit.api.Unit;
 import dev.iommukit.spi.cap.Capability;
+import dev.iommukit.spi.device.Pasid;
+import dev.iommukit.spi.domain.DomainOptions;
 import dev.iommukit.spi.domain.Permissions;
 import dev.iommukit.spi.error.BusyException;
 import dev.iommukit.spi.error.ClosedException;
@@ -14,14 +19,18 @@ import dev.iommukit.spi.error.NotFoundException;
 import dev.iommukit.spi.error.NotSupportedException;
 import dev.iommukit.spi.nested.CacheInvalidation;
 import dev.iommukit.spi.nested.InvalidationBatchResult;
+import dev.iommukit.spi.nested.SmmuContextTableConfig;
+import dev.iommukit.spi.nested.VtdFirstLevelConfig;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * A VFIO-type1-style container owned by a process: whole PCI devices (one paging domain per unit,
@@ -47,7 +56,7 @@ public final class Container implements AutoCloseable {
     private final TreeMap<Long, PinnedMapping> mappings = new TreeMap<>(Long::compareUnsigned);
     private final ContainerType type;
     /** Guest PASIDs this container allocated (each holds one reference in the machine's PASID space). */
-    private final java.util.TreeSet<Integer> guestPasids = new java.util.TreeSet<>();
+    private final TreeSet<Integer> guestPasids = new TreeSet<>();
     /** Guest stage 1s installed through this container, in bind order. */
     private final List<GuestBinding> bindings = new ArrayList<>();
     private boolean closed;
@@ -75,7 +84,7 @@ public final class Container implements AutoCloseable {
     }
 
     /** The machine of the container's mdev bus. */
-    public dev.iommukit.api.Machine machine() {
+    public Machine machine() {
         return core.machine();
     }
 
@@ -429,7 +438,7 @@ public final class Container implements AutoCloseable {
         synchronized (core.lock) {
             checkOpen();
             checkNesting("allocateGuestPasid");
-            int width = dev.iommukit.spi.device.Pasid.MAX_WIDTH;
+            int width = Pasid.MAX_WIDTH;
             for (Device d : pasidDevices()) {
                 if (d.pasidBits() == 0) {
                     throw new NotSupportedException("container " + id + ": device " + d + " has no PASID support, so no guest PASID"
@@ -457,6 +466,7 @@ public final class Container implements AutoCloseable {
     public void freeGuestPasid(int pasid) {
         synchronized (core.lock) {
             checkOpen();
+            checkNesting("freeGuestPasid");
             checkOwned(pasid);
             List<GuestBinding> held = new ArrayList<>();
             for (GuestBinding b : bindings) {
@@ -501,7 +511,7 @@ public final class Container implements AutoCloseable {
      *     PASID was not allocated by it
      * @throws ConflictException when the PASID is bound on this device already
      */
-    public GuestBinding bindGuestPasid(Device device, int pasid, dev.iommukit.spi.nested.VtdFirstLevelConfig config) {
+    public GuestBinding bindGuestPasid(Device device, int pasid, VtdFirstLevelConfig config) {
         synchronized (core.lock) {
             checkOpen();
             checkNesting("bindGuestPasid");
@@ -513,14 +523,14 @@ public final class Container implements AutoCloseable {
                     throw new ConflictException("pasid: guest PASID " + pasid + " is already bound on " + device + " (" + b + ")");
                 }
             }
-            dev.iommukit.api.NestedDomain nested = device.unit().newNestedDomain(ud.domain, config);
+            NestedDomain nested = device.unit().newNestedDomain(ud.domain, config);
             try {
                 device.attachPasid(pasid, nested);
             } catch (RuntimeException e) {
                 closeQuietly(nested, e);
                 throw e;
             }
-            GuestBinding b = new GuestBinding(device, java.util.Optional.empty(), pasid, nested);
+            GuestBinding b = new GuestBinding(device, Optional.empty(), pasid, nested);
             bindings.add(b);
             return b;
         }
@@ -537,7 +547,7 @@ public final class Container implements AutoCloseable {
      *     not allocated by it
      * @throws ConflictException when the PASID is bound for this mdev already
      */
-    public GuestBinding bindGuestPasid(Mdev mdev, int pasid, dev.iommukit.spi.nested.VtdFirstLevelConfig config) {
+    public GuestBinding bindGuestPasid(Mdev mdev, int pasid, VtdFirstLevelConfig config) {
         synchronized (core.lock) {
             checkOpen();
             checkNesting("bindGuestPasid");
@@ -550,14 +560,14 @@ public final class Container implements AutoCloseable {
                 }
             }
             Device parent = mdev.iommuDevice();
-            dev.iommukit.api.NestedDomain nested = parent.unit().newNestedDomain(aux, config);
+            NestedDomain nested = parent.unit().newNestedDomain(aux, config);
             try {
                 parent.attachPasid(pasid, nested);
             } catch (RuntimeException e) {
                 closeQuietly(nested, e);
                 throw e;
             }
-            GuestBinding b = new GuestBinding(parent, java.util.Optional.of(mdev), pasid, nested);
+            GuestBinding b = new GuestBinding(parent, Optional.of(mdev), pasid, nested);
             bindings.add(b);
             mdev.guestPasidBound(pasid);
             return b;
@@ -565,7 +575,7 @@ public final class Container implements AutoCloseable {
     }
 
     /**
-     * Undoes {@link #bindGuestPasid(Device, int, dev.iommukit.spi.nested.VtdFirstLevelConfig)}:
+     * Undoes {@link #bindGuestPasid(Device, int, VtdFirstLevelConfig)}:
      * the PASID is detached from the device (its page requests drained by the core) and the nested
      * domain closed; the guest PASID stays allocated.
      */
@@ -581,7 +591,7 @@ public final class Container implements AutoCloseable {
         }
     }
 
-    /** Undoes {@link #bindGuestPasid(Mdev, int, dev.iommukit.spi.nested.VtdFirstLevelConfig)}; the mdev's DMA can no longer carry the PASID. */
+    /** Undoes {@link #bindGuestPasid(Mdev, int, VtdFirstLevelConfig)}; the mdev's DMA can no longer carry the PASID. */
     public void unbindGuestPasid(Mdev mdev, int pasid) {
         synchronized (core.lock) {
             checkOpen();
@@ -606,7 +616,7 @@ public final class Container implements AutoCloseable {
      * @throws ConflictException when the device has a guest PASID table attached already
      * @throws BusyException when guest PASIDs are bound on the device (the core's refusal)
      */
-    public GuestBinding attachPasidTable(Device device, dev.iommukit.spi.nested.SmmuContextTableConfig config) {
+    public GuestBinding attachPasidTable(Device device, SmmuContextTableConfig config) {
         synchronized (core.lock) {
             checkOpen();
             checkNesting("attachPasidTable");
@@ -618,14 +628,14 @@ public final class Container implements AutoCloseable {
                             + "); detachPasidTable first");
                 }
             }
-            dev.iommukit.api.NestedDomain nested = device.unit().newNestedDomain(ud.domain, config);
+            NestedDomain nested = device.unit().newNestedDomain(ud.domain, config);
             try {
                 device.replace(nested);
             } catch (RuntimeException e) {
                 closeQuietly(nested, e);
                 throw e;
             }
-            GuestBinding b = new GuestBinding(device, java.util.Optional.empty(), dev.iommukit.spi.device.Pasid.NONE, nested);
+            GuestBinding b = new GuestBinding(device, Optional.empty(), Pasid.NONE, nested);
             bindings.add(b);
             return b;
         }
@@ -637,7 +647,7 @@ public final class Container implements AutoCloseable {
             checkOpen();
             checkNesting("detachPasidTable");
             wholeDevice(device);
-            GuestBinding b = find(bindingsOf(device, null), dev.iommukit.spi.device.Pasid.NONE, "on " + device);
+            GuestBinding b = find(bindingsOf(device, null), Pasid.NONE, "on " + device);
             teardown(b);
             bindings.remove(b);
         }
@@ -773,7 +783,7 @@ public final class Container implements AutoCloseable {
                 return b;
             }
         }
-        if (pasid == dev.iommukit.spi.device.Pasid.NONE) {
+        if (pasid == Pasid.NONE) {
             throw new NotFoundException("device: no guest PASID table is attached " + where + " through " + this);
         }
         throw new NotFoundException("pasid: guest PASID " + pasid + " is not bound " + where + " through " + this);
@@ -915,7 +925,7 @@ public final class Container implements AutoCloseable {
     /** A new paging domain on {@code unit} holding every DMA mapping; closed again when that fails. */
     private PagingDomain newDomain(Unit unit, String forWhat) {
         PagingDomain d = unit.newPagingDomain(type == ContainerType.TYPE1_NESTING
-                ? dev.iommukit.spi.domain.DomainOptions.NESTING_PARENT : dev.iommukit.spi.domain.DomainOptions.DEFAULT);
+                ? DomainOptions.NESTING_PARENT : DomainOptions.DEFAULT);
         try {
             for (PinnedMapping m : mappings.values()) {
                 checkInDomain(d, m.mapping().iova(), m.mapping().size(), forWhat);
@@ -930,7 +940,7 @@ public final class Container implements AutoCloseable {
         return d;
     }
 
-    private static void closeQuietly(dev.iommukit.api.Domain d, RuntimeException cause) {
+    private static void closeQuietly(Domain d, RuntimeException cause) {
         try {
             d.close();
         } catch (RuntimeException undo) {

@@ -11,6 +11,9 @@ import dev.iommukit.spi.error.NotFoundException;
 import dev.iommukit.spi.fault.Fault;
 import dev.iommukit.spi.fault.FaultReason;
 import dev.iommukit.spi.fault.RecordlessFault;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.UUID;
@@ -144,7 +147,7 @@ public final class Mdev {
     }
 
     private static void checkAttributes(DmaAttributes attributes) {
-        java.util.Objects.requireNonNull(attributes, "attributes");
+        Objects.requireNonNull(attributes, "attributes");
     }
 
     /** The PASID a request with {@code attributes} carries; called under the DMA gate. */
@@ -153,17 +156,17 @@ public final class Mdev {
         if (wanted == Pasid.NONE) {
             return pasid;
         }
-        if (java.util.Arrays.binarySearch(guestPasids, wanted) < 0) {
+        if (Arrays.binarySearch(guestPasids, wanted) < 0) {
             throw IommuException.invalid("attributes", "pasid " + wanted + " is not a guest PASID bound for " + this
                     + "; an mdev tags its DMA with its own PASID or with one bound through its container (bound: "
-                    + java.util.Arrays.toString(guestPasids) + ")");
+                    + Arrays.toString(guestPasids) + ")");
         }
         return wanted;
     }
 
     /** The guest PASIDs bound for this mdev through its container, in ascending order. */
-    public java.util.List<Integer> guestPasids() {
-        return java.util.Arrays.stream(guestPasids).boxed().toList();
+    public List<Integer> guestPasids() {
+        return Arrays.stream(guestPasids).boxed().toList();
     }
 
     private static DmaAttributes tagged(DmaAttributes attributes, int p) {
@@ -219,9 +222,9 @@ public final class Mdev {
 
     /** Lets the mdev's DMA carry guest PASID {@code p} (bound at its parent already). */
     void guestPasidBound(int p) {
-        int[] next = java.util.Arrays.copyOf(guestPasids, guestPasids.length + 1);
+        int[] next = Arrays.copyOf(guestPasids, guestPasids.length + 1);
         next[next.length - 1] = p;
-        java.util.Arrays.sort(next);
+        Arrays.sort(next);
         guestPasids = next;
     }
 
@@ -229,7 +232,7 @@ public final class Mdev {
     void revokeGuestPasid(int p) {
         long stamp = dmaGate.writeLock();
         try {
-            guestPasids = java.util.Arrays.stream(guestPasids).filter(x -> x != p).toArray();
+            guestPasids = Arrays.stream(guestPasids).filter(x -> x != p).toArray();
         } finally {
             dmaGate.unlockWrite(stamp);
         }

@@ -19,8 +19,14 @@
  *       (fault handlers of the parent must therefore not call container operations on the faulting
  *       thread);</li>
  *   <li>every refused call leaves no partial state: no domain, pin, mapping or PASID remains;</li>
- *   <li>closing a container detaches everything, closes its domains, releases its PASIDs and
- *       unpins every page, also after its owner exited or its machine closed.</li>
+ *   <li>a {@link dev.iommukit.mdev.ContainerType#TYPE1_NESTING} container allocates its domains
+ *       as nesting parents; its guest PASIDs come from the machine's PASID space, count against
+ *       the owner's quota across its containers, and every call that names one checks that this
+ *       container allocated it; a guest binding belongs to the container that made it, not to a
+ *       process;</li>
+ *   <li>closing a container first unbinds every guest binding made through it and frees its guest
+ *       PASIDs, then detaches everything, closes its domains, releases its PASIDs and unpins every
+ *       page, also after its owner exited or its machine closed.</li>
  * </ul>
  * Control operations of one bus and its containers are serialised on one lock; DMA runs alongside.
  */

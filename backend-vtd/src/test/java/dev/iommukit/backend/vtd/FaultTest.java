@@ -195,7 +195,7 @@ class FaultTest {
         attachedSecondLevel(0);
         long pe = m.pasidEntryAddress(SID, 0);
         long q0 = m.memory.read64(pe);
-        m.memory.write64(pe, (q0 & ~(7L << 6)) | 3L << 6);
+        m.memory.write64(pe, (q0 & ~(7L << 6)) | 5L << 6); // PGTT=101 is reserved (011 is nested, ECAP.NEST=1)
         m.invalidateAll();
         assertRecorded(m, read(0x1000), 0, "SPT.4", FaultReason.BAD_CONFIGURATION, 0x1000, high(SID, 0x5B, false, false, 0, false, false));
         m.memory.write64(pe, (q0 & ~(7L << 2)) | 4L << 2);

@@ -20,6 +20,8 @@ public final class ControlRegisters {
     public static final Field CR2_E2H = Field.bit("E2H", 0);
     public static final Field CR2_RECINVSID = Field.bit("RECINVSID", 1);
     public static final Field CR2_PTM = Field.bit("PTM", 2);
+    /** CR2.REC_CFG_ATS: record configuration errors of ATS and PRI requests (present when IDR0.ATSRECERR). */
+    public static final Field CR2_REC_CFG_ATS = Field.bit("REC_CFG_ATS", 3);
 
     public static final Field GBPA_MEMATTR = Field.of("MemAttr", 3, 0);
     public static final Field GBPA_MTCFG = Field.bit("MTCFG", 4);
@@ -33,6 +35,9 @@ public final class ControlRegisters {
     public static final Field IRQ_GERROR_IRQEN = Field.bit("GERROR_IRQEN", 0);
     public static final Field IRQ_PRIQ_IRQEN = Field.bit("PRIQ_IRQEN", 1);
     public static final Field IRQ_EVENTQ_IRQEN = Field.bit("EVENTQ_IRQEN", 2);
+
+    /** PRIQ_IRQ_CFG2.LO: interrupt only for a message with Last=1 (0: on the empty to non-empty transition). */
+    public static final Field PRIQ_IRQ_CFG2_LO = Field.bit("LO", 31);
 
     public static final Field GERROR_CMDQ_ERR = Field.bit("CMDQ_ERR", 0);
     public static final Field GERROR_EVENTQ_ABT_ERR = Field.bit("EVENTQ_ABT_ERR", 2);

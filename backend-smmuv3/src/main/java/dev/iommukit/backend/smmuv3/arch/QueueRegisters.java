@@ -12,7 +12,7 @@ public final class QueueRegisters {
     public static final Field BASE_LOG2SIZE = Field.of("LOG2SIZE", 4, 0);
     /** CMDQ_CONS.ERR [30:24]. */
     public static final Field CONS_ERR = Field.of("ERR", 30, 24);
-    /** EVENTQ_PROD.OVFLG / EVENTQ_CONS.OVACKFLG, bit 31. */
+    /** EVENTQ_PROD/PRIQ_PROD.OVFLG and EVENTQ_CONS/PRIQ_CONS.OVACKFLG, bit 31. */
     public static final Field OVERFLOW = Field.bit("OVFLG", 31);
 
     public static final int CERROR_NONE = 0;
@@ -24,6 +24,8 @@ public final class QueueRegisters {
     public static final int COMMAND_BYTES = 16;
     /** Bytes of one event record. */
     public static final int EVENT_BYTES = 32;
+    /** Bytes of one PRI queue record. */
+    public static final int PRI_BYTES = 16;
 
     private QueueRegisters() {}
 

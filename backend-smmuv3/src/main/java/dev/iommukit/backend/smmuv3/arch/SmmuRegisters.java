@@ -36,10 +36,18 @@ public final class SmmuRegisters {
     public static final int EVENTQ_IRQ_CFG0 = 0x00B0;
     public static final int EVENTQ_IRQ_CFG1 = 0x00B8;
     public static final int EVENTQ_IRQ_CFG2 = 0x00BC;
+    public static final int PRIQ_BASE = 0x00C0;
+    public static final int PRIQ_IRQ_CFG0 = 0x00D0;
+    public static final int PRIQ_IRQ_CFG1 = 0x00D8;
+    public static final int PRIQ_IRQ_CFG2 = 0x00DC;
     /** Page 1 EVENTQ_PROD (written by the SMMU). */
     public static final int EVENTQ_PROD = 0x100A8;
     /** Page 1 EVENTQ_CONS (written by software). */
     public static final int EVENTQ_CONS = 0x100AC;
+    /** Page 1 PRIQ_PROD (written by the SMMU). */
+    public static final int PRIQ_PROD = 0x100C8;
+    /** Page 1 PRIQ_CONS (written by software). */
+    public static final int PRIQ_CONS = 0x100CC;
 
     private SmmuRegisters() {}
 }

@@ -63,6 +63,11 @@ public final class StreamTableEntry {
     public static final int S1DSS_BYPASS = 0b01;
     public static final int S1DSS_SSID0 = 0b10;
 
+    /** EATS = full ATS: translation requests answered through every enabled stage. */
+    public static final int EATS_FULL = 0b01;
+    /** EATS = split-stage ATS (stage 1 output returned; needs IDR0.NS1ATS=0). */
+    public static final int EATS_SPLIT = 0b10;
+
     public static final int S1FMT_LINEAR = 0;
     public static final int S1FMT_64K_L2 = 2;
 

@@ -43,6 +43,7 @@ final class CpuSvaDomain implements SvaDomain {
     private final CommandQueue cmdq;
     private final Consumer<CpuSvaDomain> rewriteAttachedCds;
     private final IntConsumer release;
+    private final AtcInvalidator atc;
     private final DomainInfo info;
     private volatile boolean quiesced;
     private volatile boolean freed;
@@ -53,13 +54,14 @@ final class CpuSvaDomain implements SvaDomain {
      * @param release gives the ASID back
      */
     CpuSvaDomain(int asid, CpuAddressSpace space, PhysicalMemory memory, CommandQueue cmdq,
-                 Consumer<CpuSvaDomain> rewriteAttachedCds, IntConsumer release) {
+                 Consumer<CpuSvaDomain> rewriteAttachedCds, IntConsumer release, AtcInvalidator atc) {
         this.asid = asid;
         this.space = space;
         this.memory = memory;
         this.cmdq = cmdq;
         this.rewriteAttachedCds = rewriteAttachedCds;
         this.release = release;
+        this.atc = atc;
         this.info = new DomainInfo(DomainType.SVA, 0, 0, (1L << ADDRESS_BITS) - 1, ADDRESS_BITS, true,
                 "SVA: CPU AArch64 tables (TTB0), ASID " + asid);
     }
@@ -197,6 +199,7 @@ final class CpuSvaDomain implements SvaDomain {
             }
         }
         cmdq.submitAndSync(cmds.toArray(long[][]::new));
+        atc.invalidate(this, va, size);
     }
 
     /**
@@ -212,6 +215,7 @@ final class CpuSvaDomain implements SvaDomain {
         quiesced = true;
         rewriteAttachedCds.accept(this);
         cmdq.submitAndSync(Command.tlbiNhAsid(0, asid));
+        atc.invalidate(this, 0, 0);
     }
 
     /** TLBI_NH_ASID + CMD_SYNC, then the ASID goes back. The tables stay: they are the process's. */

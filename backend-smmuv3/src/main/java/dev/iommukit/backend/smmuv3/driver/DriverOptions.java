@@ -18,7 +18,7 @@ public record DriverOptions(boolean twoLevelStreamTable, VmsaGranule granule, in
     public static DriverOptions parse(Map<String, String> options) {
         for (String key : options.keySet()) {
             if (!KNOWN.contains(key)) {
-                throw IommuException.invalid(key, "unknown smmuv3 option; known options are streamTable, granule, sidBits");
+                throw IommuException.invalid(key, "unknown smmuv3 option; known options are streamTable, granule, sidBits, pri");
             }
         }
         boolean twoLevel = switch (options.getOrDefault("streamTable", "2level")) {

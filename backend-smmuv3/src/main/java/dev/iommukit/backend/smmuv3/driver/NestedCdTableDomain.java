@@ -2,6 +2,7 @@ package dev.iommukit.backend.smmuv3.driver;
 
 import static dev.iommukit.backend.smmuv3.arch.StreamTableEntry.*;
 
+import dev.iommukit.backend.smmuv3.arch.AtsCommand;
 import dev.iommukit.backend.smmuv3.arch.Command;
 import dev.iommukit.backend.smmuv3.arch.ContextDescriptor;
 import dev.iommukit.backend.smmuv3.arch.Idr5;
@@ -138,7 +139,11 @@ final class NestedCdTableDomain implements NestedDomain {
         return ContextDescriptor.V.isSet(readGuest(cdIpa));
     }
 
+    /** A dword of guest memory at {@code ipa} through the parent's stage 2; 0 when unmapped or not RAM. */
     private long readGuest(long ipa) {
+        if (ipa < 0 || ipa >>> PagingDomain.INPUT_BITS != 0) {
+            return 0;
+        }
         long pa = parent.iovaToPhys(ipa);
         if (pa < 0) {
             return 0;
@@ -279,35 +284,15 @@ final class NestedCdTableDomain implements NestedDomain {
         return cmd;
     }
 
-    /** CMD_ATC_INV for {@code sid}: the substream when one is named, the range (or everything, Size=52). */
+    /**
+     * CMD_ATC_INV for {@code sid}: the substream when a PASID is named (SSV=1), else without PASID;
+     * the smallest aligned span holding an address range, everything (Size=52) otherwise.
+     */
     private static long[] atcInvalidation(int sid, CacheInvalidation c) {
-        long d0 = Command.OPCODE.of(Command.ATC_INV) | Command.SID.of(sid & 0xFFFF_FFFFL);
-        if (c.hasPasid()) {
-            d0 |= Command.SSV.of(1) | Command.SSID.of(c.pasid());
+        if (c.granularity() == CacheInvalidation.Granularity.ADDRESS) {
+            return AtsCommand.atcInvRange(sid, c.hasPasid(), c.hasPasid() ? c.pasid() : 0, c.address(), c.granuleSize() * c.granules());
         }
-        if (c.granularity() != CacheInvalidation.Granularity.ADDRESS) {
-            return new long[] {d0, AtcSize.ALL};
-        }
-        return new long[] {d0, AtcSize.span(c.address(), c.granuleSize() * c.granules())};
-    }
-
-    /** CMD_ATC_INV dword 1: Size[5:0] (span 4 KiB * 2^Size, aligned) and Addr[63:12] (spec §5.2). */
-    private static final class AtcSize {
-        static final long ALL = 52;
-
-        static long span(long address, long length) {
-            int size = 0;
-            long start = address;
-            while (size < 52) {
-                long span = 1L << (12 + size);
-                start = address & -span;
-                if (start + span >= address + length) {
-                    break;
-                }
-                size++;
-            }
-            return size >= 52 ? ALL : (start & ~0xFFFL) | size;
-        }
+        return AtsCommand.atcInvAll(sid, c.hasPasid(), c.hasPasid() ? c.pasid() : 0);
     }
 
     @Override

@@ -31,11 +31,12 @@ final class PagingDomain implements BackendDomain {
     private final CommandQueue cmdq;
     private final boolean rangeInvalidation;
     private final IntConsumer release;
+    private final AtcInvalidator atc;
     private final DomainInfo info;
     private boolean freed;
 
     PagingDomain(boolean stage2, int tag, VmsaFormat format, PageAllocator allocator, CommandQueue cmdq,
-                 boolean rangeInvalidation, IntConsumer release) {
+                 boolean rangeInvalidation, IntConsumer release, AtcInvalidator atc) {
         this.stage2 = stage2;
         this.tag = tag;
         this.format = format;
@@ -43,6 +44,7 @@ final class PagingDomain implements BackendDomain {
         this.cmdq = cmdq;
         this.rangeInvalidation = rangeInvalidation;
         this.release = release;
+        this.atc = atc;
         this.info = new DomainInfo(DomainType.PAGING, format.pageSizes(), 0, (1L << INPUT_BITS) - 1, OUTPUT_BITS, !stage2,
                 (stage2 ? "stage 2, " : "stage 1, ") + format.granule().label() + " granule, " + INPUT_BITS + "-bit input, "
                         + (stage2 ? "VMID " : "ASID ") + tag + ", pages " + PageSizes.format(format.pageSizes()));
@@ -81,6 +83,7 @@ final class PagingDomain implements BackendDomain {
         checkLive();
         table.unmap(iova, size);
         cmdq.submitAndSync(invalidations(iova, size).toArray(long[][]::new));
+        atc.invalidate(this, iova, size);
     }
 
     private List<long[]> invalidations(long iova, long size) {

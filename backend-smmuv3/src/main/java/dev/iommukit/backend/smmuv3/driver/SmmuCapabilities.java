@@ -11,6 +11,8 @@ import dev.iommukit.spi.pgtable.vmsa.VmsaGranule;
 public final class SmmuCapabilities {
     /** PASID width the unit honours (IDR1.SSIDSIZE). */
     public static final int PASID_BITS = 20;
+    /** Entries of the PRI queue the driver programs (PAGE_REQUEST queueEntries). */
+    public static final int PRIQ_ENTRIES = 1 << PriQueueReader.LOG2_ENTRIES;
 
     private SmmuCapabilities() {}
 
@@ -44,6 +46,7 @@ public final class SmmuCapabilities {
                 .add(Capability.NESTING, "stage1", SmmuContextTableConfig.STAGE1, "stage1Formats", STAGE1_FORMATS)
                 .add(Capability.PASID_TABLE_BIND, "formats", cd2l ? "LINEAR,TWO_LEVEL_4K,TWO_LEVEL_64K" : "LINEAR",
                         "cdMaxBits", Integer.toString(ssidBits))
+                .add(Capability.PAGE_REQUEST, "queue", "priq", "queueEntries", Integer.toString(PRIQ_ENTRIES))
                 .build();
     }
 

@@ -2,6 +2,7 @@ package dev.iommukit.backend.smmuv3.driver;
 
 import static dev.iommukit.backend.smmuv3.arch.SmmuRegisters.*;
 
+import dev.iommukit.backend.smmuv3.arch.AtsCommand;
 import dev.iommukit.backend.smmuv3.arch.Command;
 import dev.iommukit.backend.smmuv3.arch.ControlRegisters;
 import dev.iommukit.backend.smmuv3.arch.Idr0;
@@ -13,6 +14,7 @@ import dev.iommukit.backend.smmuv3.arch.StreamTableEntry;
 import dev.iommukit.backend.smmuv3.arch.StreamTableRegisters;
 import dev.iommukit.spi.DeviceInfo;
 import dev.iommukit.spi.IommuUnit;
+import dev.iommukit.spi.cap.Capability;
 import dev.iommukit.spi.cap.CapabilitySet;
 import dev.iommukit.spi.device.Pasid;
 import dev.iommukit.spi.device.RequesterId;
@@ -29,6 +31,9 @@ import dev.iommukit.spi.error.NotFoundException;
 import dev.iommukit.spi.error.NotSupportedException;
 import dev.iommukit.spi.error.ResourceExhaustedException;
 import dev.iommukit.spi.fault.FaultReporter;
+import dev.iommukit.spi.iopf.PageRequest;
+import dev.iommukit.spi.iopf.PageRequestReporter;
+import dev.iommukit.spi.iopf.PageResponseCode;
 import dev.iommukit.spi.memory.PageAllocator;
 import dev.iommukit.spi.memory.PhysicalMemory;
 import dev.iommukit.spi.mmio.Mmio;
@@ -36,6 +41,7 @@ import dev.iommukit.spi.nested.NestedConfig;
 import dev.iommukit.spi.nested.NestedDomain;
 import dev.iommukit.spi.nested.SmmuContextTableConfig;
 import dev.iommukit.spi.pgtable.vmsa.VmsaFormat;
+import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -65,8 +71,13 @@ public final class SmmuV3Driver implements IommuUnit {
     private final StreamTable streamTable;
     private final CommandQueue cmdq;
     private final EventQueueReader events;
+    /** The PRI queue reader, or null when the SMMU has no PRI (IDR0.PRI=0). */
+    private final PriQueueReader priq;
     private final long cmdqBase;
     private final long eventqBase;
+    private final long priqBase;
+    /** Serialises page responses from the core's worker thread with close(). */
+    private final Object responseLock = new Object();
     private final boolean rangeInvalidation;
     private final StaticDomain blocked = StaticDomain.blocked();
     private final StaticDomain identity = StaticDomain.identity();
@@ -77,13 +88,16 @@ public final class SmmuV3Driver implements IommuUnit {
     private final BitSet asids = new BitSet();
     private final BitSet vmids = new BitSet();
     private volatile boolean eventsReady;
-    private boolean closed;
+    private volatile boolean priqReady;
+    private volatile boolean closed;
 
     /** One probed device: its StreamID, PASID width, what is attached and its CD table. */
     private static final class Device {
         final int sid;
         final int pasidBits;
         volatile BackendDomain rid;
+        /** ATS and page requests enabled: STE.EATS=0b01 (full ATS) and PPAR=1 in every translating STE. */
+        volatile boolean ats;
         final Map<Integer, BackendDomain> pasids = new ConcurrentHashMap<>();
         ContextDescriptorTable cds;
 
@@ -99,14 +113,27 @@ public final class SmmuV3Driver implements IommuUnit {
      * read from the event queue go to {@code faults}.
      */
     public SmmuV3Driver(String name, Mmio mmio, PageAllocator allocator, FaultReporter faults, DmaPort port, DriverOptions options) {
+        this(name, mmio, allocator, faults, request -> { }, port, options);
+    }
+
+    /**
+     * Initialises the SMMU behind {@code mmio}. Structures come from {@code allocator}; faults
+     * read from the event queue go to {@code faults}, page requests read from the PRI queue (when
+     * IDR0.PRI=1) to {@code pageRequests}.
+     */
+    public SmmuV3Driver(String name, Mmio mmio, PageAllocator allocator, FaultReporter faults, PageRequestReporter pageRequests,
+                        DmaPort port, DriverOptions options) {
         this.name = name;
         this.mmio = mmio;
         this.allocator = allocator;
         this.memory = allocator.memory();
         this.port = port;
         this.options = options;
-        this.capabilities = SmmuCapabilities.of(options.granule(), Idr0.CD2L.isSet(mmio.read32(IDR0) & 0xFFFF_FFFFL),
+        long idr0Value = mmio.read32(IDR0) & 0xFFFF_FFFFL;
+        boolean pri = Idr0.PRI.isSet(idr0Value) && Idr0.ATS.isSet(idr0Value);
+        CapabilitySet caps = SmmuCapabilities.of(options.granule(), Idr0.CD2L.isSet(idr0Value),
                 (int) Idr1.SSIDSIZE.get(mmio.read32(IDR1) & 0xFFFF_FFFFL));
+        this.capabilities = pri ? caps : caps.without(Capability.PAGE_REQUEST);
         checkIdRegisters();
         this.rangeInvalidation = Idr3.RIL.isSet(mmio.read32(IDR3));
 
@@ -117,13 +144,17 @@ public final class SmmuV3Driver implements IommuUnit {
                 | ControlRegisters.CR1_TABLE_IC.of(ControlRegisters.CACHE_WB) | ControlRegisters.CR1_QUEUE_SH.of(ControlRegisters.SH_ISH)
                 | ControlRegisters.CR1_QUEUE_OC.of(ControlRegisters.CACHE_WB) | ControlRegisters.CR1_QUEUE_IC.of(ControlRegisters.CACHE_WB);
         mmio.write32(CR1, (int) cacheAttrs);
-        mmio.write32(CR2, (int) (ControlRegisters.CR2_RECINVSID.of(1) | ControlRegisters.CR2_PTM.of(1)));
+        // REC_CFG_ATS (not set by Linux): configuration errors of ATS translation requests are recorded as for DMA
+        mmio.write32(CR2, (int) (ControlRegisters.CR2_RECINVSID.of(1) | ControlRegisters.CR2_PTM.of(1)
+                | ControlRegisters.CR2_REC_CFG_ATS.of(Idr0.ATSRECERR.isSet(idr0Value) ? 1 : 0)));
 
         this.cmdqBase = allocator.allocate((long) QueueRegisters.COMMAND_BYTES << CommandQueue.LOG2_ENTRIES, OWNER + " cmdq");
         long idr0 = mmio.read32(IDR0) & 0xFFFF_FFFFL;
         this.cmdq = new CommandQueue(mmio, memory, cmdqBase, Idr0.MSI.isSet(idr0) && Idr0.COHACC.isSet(idr0));
         this.eventqBase = allocator.allocate((long) QueueRegisters.EVENT_BYTES << EventQueueReader.LOG2_ENTRIES, OWNER + " eventq");
         this.events = new EventQueueReader(mmio, memory, eventqBase, faults, this::attachedAt);
+        this.priqBase = pri ? allocator.allocate((long) QueueRegisters.PRI_BYTES << PriQueueReader.LOG2_ENTRIES, OWNER + " priq") : 0;
+        this.priq = pri ? new PriQueueReader(mmio, memory, priqBase, pageRequests) : null;
         this.streamTable = new StreamTable(memory, allocator, cmdq, options.twoLevelStreamTable(), options.sidBits());
 
         mmio.write64(STRTAB_BASE, streamTable.base() | StreamTableRegisters.BASE_RA.of(1));
@@ -142,7 +173,20 @@ public final class SmmuV3Driver implements IommuUnit {
         cr0 |= (int) ControlRegisters.CR0_EVENTQEN.mask();
         writeCr0(cr0);
         eventsReady = true;
-        int irq = (int) (ControlRegisters.IRQ_EVENTQ_IRQEN.mask() | ControlRegisters.IRQ_GERROR_IRQEN.mask());
+        if (priq != null) {
+            mmio.write64(PRIQ_BASE, priqBase | QueueRegisters.BASE_RWA.of(1) | QueueRegisters.BASE_LOG2SIZE.of(PriQueueReader.LOG2_ENTRIES));
+            mmio.write32(PRIQ_PROD, 0);
+            mmio.write32(PRIQ_CONS, 0);
+            cr0 |= (int) ControlRegisters.CR0_PRIQEN.mask();
+            writeCr0(cr0);
+            priqReady = true;
+        }
+        if (Idr0.ATS.isSet(idr0Value)) {
+            cr0 |= (int) ControlRegisters.CR0_ATSCHK.mask();
+            writeCr0(cr0);
+        }
+        int irq = (int) (ControlRegisters.IRQ_EVENTQ_IRQEN.mask() | ControlRegisters.IRQ_GERROR_IRQEN.mask()
+                | (priq != null ? ControlRegisters.IRQ_PRIQ_IRQEN.mask() : 0));
         mmio.write32(IRQ_CTRL, irq);
         poll(() -> mmio.read32(IRQ_CTRLACK) == irq, "IRQ_CTRLACK");
         cr0 |= (int) ControlRegisters.CR0_SMMUEN.mask();
@@ -200,6 +244,131 @@ public final class SmmuV3Driver implements IommuUnit {
         if (eventsReady) {
             events.drain();
         }
+    }
+
+    /** The PRI queue interrupt handler: reads and reports every page request queued. */
+    public void onPriqInterrupt() {
+        if (priqReady) {
+            priq.drain();
+        }
+    }
+
+    /**
+     * Enables ATS and page requests for {@code rid} in Linux's arm_smmu_enable_ats order: the STE
+     * gets EATS=0b01 (full ATS) and PPAR=1 (the modelled function requires a PASID on PRG
+     * responses to requests with one) through the tear-free STE update with CFGI_STE + CMD_SYNC,
+     * then CMD_ATC_INV of the whole StreamID + CMD_SYNC before the endpoint may use ATS.
+     */
+    @Override
+    public synchronized void enablePageRequests(RequesterId rid) {
+        checkOpen();
+        requirePri("enablePageRequests");
+        Device d = device(rid);
+        if (d.ats) {
+            return;
+        }
+        d.ats = true;
+        apply(d);
+        cmdq.submitAndSync(AtsCommand.atcInvAll(d.sid, false, 0));
+    }
+
+    /**
+     * Disables ATS and page requests for {@code rid} (Linux arm_smmu_disable_ats order): the
+     * endpoint stopped using ATS, CMD_ATC_INV of the StreamID + CMD_SYNC, then the STE loses EATS.
+     */
+    @Override
+    public synchronized void disablePageRequests(RequesterId rid) {
+        checkOpen();
+        requirePri("disablePageRequests");
+        Device d = device(rid);
+        if (!d.ats) {
+            return;
+        }
+        cmdq.submitAndSync(AtsCommand.atcInvAll(d.sid, false, 0));
+        d.ats = false;
+        apply(d);
+    }
+
+    /**
+     * Consumes the PRI queue up to PRIQ_PROD as read now, reporting every request in it (of every
+     * device: the queue is shared), so that each request the SMMU accepted before the call has been
+     * reported when it returns. Safe from any thread.
+     */
+    @Override
+    public void drainPageRequests(RequesterId rid, int pasid) {
+        requirePri("drainPageRequests");
+        if (!closed && priqReady) {
+            priq.drain();
+        }
+    }
+
+    /**
+     * CMD_PRI_RESP (SID, SSV and SSID from the request, PRGIndex, Resp: Success 2, InvalidRequest 1,
+     * ResponseFailure 0) + CMD_SYNC. Safe from any thread; ignored once the unit is closed.
+     */
+    @Override
+    public void respondPageRequest(PageRequest request, PageResponseCode code) {
+        requirePri("respondPageRequest");
+        int resp = switch (code) {
+            case SUCCESS -> AtsCommand.RESP_SUCCESS;
+            case INVALID_REQUEST -> AtsCommand.RESP_INVALID;
+            case RESPONSE_FAILURE -> AtsCommand.RESP_FAILURE;
+        };
+        long[] command = AtsCommand.priResp(request.requester().value(), request.hasPasid(),
+                request.hasPasid() ? request.pasid() : 0, request.groupIndex(), resp);
+        synchronized (responseLock) {
+            if (!closed) {
+                cmdq.submitAndSync(command);
+            }
+        }
+    }
+
+    private void requirePri(String what) {
+        if (priq == null) {
+            throw new NotSupportedException(what + ": unit " + name + " has no PCIe page request interface (IDR0.PRI=0)");
+        }
+    }
+
+    /**
+     * CMD_ATC_INV for every ATS-enabled device that reaches {@code domain} (without PASID: SSV=0,
+     * which also covers a stage 1 RID domain at CD 0; at a PASID: SSV=1), over
+     * {@code [iova, iova + size)} ({@code size} 0: everything), then CMD_SYNC. Called after the TLB
+     * invalidation of the range completed, as Linux's arm_smmu_atc_inv_domain is.
+     */
+    private void invalidateAtcs(BackendDomain domain, long iova, long size) {
+        List<long[]> commands = new ArrayList<>();
+        for (Device d : devices.values()) {
+            if (!d.ats) {
+                continue;
+            }
+            if (d.rid == domain) {
+                commands.add(AtsCommand.atcInvRange(d.sid, false, 0, iova, size));
+            } else if (d.rid instanceof NestedCdTableDomain n && n.stage2() == domain) {
+                // a stage 2 change under a guest CD table: the ATC holds guest addresses of any substream
+                commands.add(AtsCommand.atcInvAll(d.sid, false, 0));
+            }
+            for (Map.Entry<Integer, BackendDomain> e : d.pasids.entrySet()) {
+                if (e.getValue() == domain) {
+                    commands.add(AtsCommand.atcInvRange(d.sid, true, e.getKey(), iova, size));
+                }
+            }
+        }
+        if (!commands.isEmpty()) {
+            cmdq.submitAndSync(commands.toArray(long[][]::new));
+        }
+    }
+
+    /** After an attach changed what {@code d} reaches at {@code pasid}: the ATC of that context is flushed. */
+    private void flushAtc(Device d, int pasid) {
+        if (d.ats) {
+            cmdq.submitAndSync(AtsCommand.atcInvAll(d.sid, pasid != Pasid.NONE, pasid == Pasid.NONE ? 0 : pasid));
+        }
+    }
+
+    /** Whether ATS is enabled (STE.EATS) for StreamID {@code sid}. */
+    private boolean atsEnabled(int sid) {
+        Device d = devices.get(sid);
+        return d != null && d.ats;
     }
 
     private boolean attachedAt(int sid, int ssid) {
@@ -280,7 +449,7 @@ public final class SmmuV3Driver implements IommuUnit {
                 ids.clear(released);
                 domains.removeIf(PagingDomain::isFreed);
             }
-        });
+        }, this::invalidateAtcs);
         ids.set(id);
         domains.add(domain);
         return domain;
@@ -306,7 +475,7 @@ public final class SmmuV3Driver implements IommuUnit {
                 asids.clear(released);
                 svaDomains.removeIf(CpuSvaDomain::isFreed);
             }
-        });
+        }, this::invalidateAtcs);
         asids.set(id);
         svaDomains.add(domain);
         return domain;
@@ -343,6 +512,7 @@ public final class SmmuV3Driver implements IommuUnit {
             d.rid = domain;
             apply(d);
             ridChanged(d, previous);
+            flushAtc(d, pasid);
             return;
         }
         if (domain instanceof NestedDomain) {
@@ -359,6 +529,7 @@ public final class SmmuV3Driver implements IommuUnit {
                 d.cds.remove(pasid);
             }
             apply(d);
+            flushAtc(d, pasid);
             return;
         }
         boolean sva = domain instanceof CpuSvaDomain;
@@ -377,6 +548,7 @@ public final class SmmuV3Driver implements IommuUnit {
         d.cds.install(pasid, sva ? ((CpuSvaDomain) domain).cd() : cd((PagingDomain) domain));
         d.pasids.put(pasid, domain);
         apply(d);
+        flushAtc(d, pasid);
     }
 
     /** A nested domain to attach without PASID must be this unit's, live, on a live parent, with no PASID attached. */
@@ -444,7 +616,7 @@ public final class SmmuV3Driver implements IommuUnit {
             throw IommuException.invalid("contextTableAddress", "0x" + Long.toHexString(cfg.contextTableAddress())
                     + " is outside the parent's " + PagingDomain.INPUT_BITS + "-bit IPA space");
         }
-        NestedCdTableDomain n = new NestedCdTableDomain(p, cfg, memory, cmdq, rangeInvalidation, sid -> false, released -> {
+        NestedCdTableDomain n = new NestedCdTableDomain(p, cfg, memory, cmdq, rangeInvalidation, this::atsEnabled, released -> {
             synchronized (this) {
                 nestedDomains.remove(released);
             }
@@ -501,7 +673,7 @@ public final class SmmuV3Driver implements IommuUnit {
         } else {
             target = StreamTable.abortSte();
         }
-        streamTable.write(d.sid, target);
+        streamTable.write(d.sid, d.ats ? withAts(target) : target);
         if (retired != null) {
             retired.free();
         }
@@ -512,6 +684,17 @@ public final class SmmuV3Driver implements IommuUnit {
             d.cds.free();
             d.cds = null;
         }
+    }
+
+    /** A translating STE (Config 101/110/111) with EATS=0b01 and PPAR=1; abort and bypass STEs unchanged. */
+    private static long[] withAts(long[] ste) {
+        int config = (int) StreamTableEntry.CONFIG.get(ste[0]);
+        if (config <= StreamTableEntry.CONFIG_BYPASS) {
+            return ste;
+        }
+        long[] t = ste.clone();
+        t[1] |= StreamTableEntry.EATS.of(StreamTableEntry.EATS_FULL) | StreamTableEntry.PPAR.of(1);
+        return t;
     }
 
     private Device device(RequesterId rid) {
@@ -560,8 +743,18 @@ public final class SmmuV3Driver implements IommuUnit {
         r.put("EVENTQ_IRQ_CFG0", mmio.read64(EVENTQ_IRQ_CFG0));
         r.put("EVENTQ_IRQ_CFG1", u32(EVENTQ_IRQ_CFG1));
         r.put("EVENTQ_IRQ_CFG2", u32(EVENTQ_IRQ_CFG2));
+        if (priq != null) {
+            r.put("PRIQ_BASE", mmio.read64(PRIQ_BASE));
+            r.put("PRIQ_IRQ_CFG0", mmio.read64(PRIQ_IRQ_CFG0));
+            r.put("PRIQ_IRQ_CFG1", u32(PRIQ_IRQ_CFG1));
+            r.put("PRIQ_IRQ_CFG2", u32(PRIQ_IRQ_CFG2));
+        }
         r.put("EVENTQ_PROD", u32(EVENTQ_PROD));
         r.put("EVENTQ_CONS", u32(EVENTQ_CONS));
+        if (priq != null) {
+            r.put("PRIQ_PROD", u32(PRIQ_PROD));
+            r.put("PRIQ_CONS", u32(PRIQ_CONS));
+        }
         return r;
     }
 
@@ -576,10 +769,13 @@ public final class SmmuV3Driver implements IommuUnit {
         }
         events.drain();
         eventsReady = false;
+        priqReady = false;
         mmio.write32(IRQ_CTRL, 0);
         poll(() -> mmio.read32(IRQ_CTRLACK) == 0, "IRQ_CTRLACK");
-        writeCr0(0);
-        closed = true;
+        synchronized (responseLock) {
+            writeCr0(0);
+            closed = true;
+        }
         for (Device d : devices.values()) {
             if (d.cds != null) {
                 d.cds.free();
@@ -601,6 +797,9 @@ public final class SmmuV3Driver implements IommuUnit {
         streamTable.free();
         allocator.free(cmdqBase);
         allocator.free(eventqBase);
+        if (priq != null) {
+            allocator.free(priqBase);
+        }
     }
 
     private void checkOpen() {

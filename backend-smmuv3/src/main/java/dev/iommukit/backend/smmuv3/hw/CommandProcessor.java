@@ -2,8 +2,13 @@ package dev.iommukit.backend.smmuv3.hw;
 
 import static dev.iommukit.backend.smmuv3.arch.Command.*;
 
+import dev.iommukit.backend.smmuv3.arch.AtsCommand;
 import dev.iommukit.backend.smmuv3.arch.ControlRegisters;
+import dev.iommukit.backend.smmuv3.arch.Idr0;
 import dev.iommukit.backend.smmuv3.arch.QueueRegisters;
+import dev.iommukit.spi.device.Pasid;
+import dev.iommukit.spi.iopf.PageResponseCode;
+import dev.iommukit.spi.iopf.PageResponseMessage;
 import dev.iommukit.spi.memory.ExternalAbortException;
 import dev.iommukit.spi.memory.PhysicalMemory;
 import java.util.concurrent.locks.ReadWriteLock;
@@ -20,10 +25,13 @@ final class CommandProcessor {
     private final ConfigCache configs;
     private final Iotlb tlb;
     private final ReadWriteLock walkLock;
+    private final PageResponsePort responses;
     private final int cmdqErr = (int) ControlRegisters.GERROR_CMDQ_ERR.mask();
 
-    CommandProcessor(RegisterFile regs, PhysicalMemory memory, ConfigCache configs, Iotlb tlb, ReadWriteLock walkLock) {
+    CommandProcessor(RegisterFile regs, PhysicalMemory memory, ConfigCache configs, Iotlb tlb, ReadWriteLock walkLock,
+                     PageResponsePort responses) {
         this.regs = regs;
+        this.responses = responses;
         this.memory = memory;
         this.configs = configs;
         this.tlb = tlb;
@@ -120,6 +128,9 @@ final class CommandProcessor {
                 tlb.cache.invalidate(e -> Iotlb.vmid(e.tag()) == vmid);
             }
             case TLBI_NSNH_ALL -> tlb.cache.invalidateAll();
+            case ATC_INV, PRI_RESP -> {
+                return atsCommand(op, d0, d1);
+            }
             case SYNC -> {
                 int cs = (int) SYNC_CS.get(d0);
                 if (cs == 3) {
@@ -139,6 +150,33 @@ final class CommandProcessor {
             default -> {
                 return QueueRegisters.CERROR_ILL;
             }
+        }
+        return QueueRegisters.CERROR_NONE;
+    }
+
+    /**
+     * CMD_ATC_INV (ILLEGAL without IDR0.ATS; this model keeps no ATC of its own, so there is
+     * nothing to wait for at the next CMD_SYNC) and CMD_PRI_RESP (ILLEGAL without IDR0.PRI or
+     * with the reserved Resp=3; otherwise a PRG response to SID, with SSID as PASID when SSV=1).
+     * Both are IGNORED while SMMUEN=0 (spec 4.5). The SMMU does not track page request groups:
+     * a response is sent whether or not a request of that group is outstanding.
+     */
+    private int atsCommand(int op, long d0, long d1) {
+        if (op == ATC_INV) {
+            return Idr0.ATS.isSet(regs.idr0 & 0xFFFF_FFFFL) ? QueueRegisters.CERROR_NONE : QueueRegisters.CERROR_ILL;
+        }
+        int resp = (int) AtsCommand.PRI_RESP.get(d1);
+        if (!Idr0.PRI.isSet(regs.idr0 & 0xFFFF_FFFFL) || resp == AtsCommand.RESP_RESERVED) {
+            return QueueRegisters.CERROR_ILL;
+        }
+        if (regs.smmuEnabled()) {
+            PageResponseCode code = switch (resp) {
+                case AtsCommand.RESP_SUCCESS -> PageResponseCode.SUCCESS;
+                case AtsCommand.RESP_INVALID -> PageResponseCode.INVALID_REQUEST;
+                default -> PageResponseCode.RESPONSE_FAILURE;
+            };
+            int pasid = SSV.isSet(d0) ? (int) SSID.get(d0) : Pasid.NONE;
+            responses.send(new PageResponseMessage((int) SID.get(d0), pasid, (int) AtsCommand.PRI_PRG_INDEX.get(d1), code));
         }
         return QueueRegisters.CERROR_NONE;
     }

@@ -53,16 +53,32 @@ final class RegisterFile implements Mmio {
     volatile long eventqIrqCfg0;
     volatile int eventqIrqCfg1;
     volatile int eventqIrqCfg2;
+    volatile long priqBase;
+    volatile int priqProd;
+    volatile int priqCons;
+    volatile long priqIrqCfg0;
+    volatile int priqIrqCfg1;
+    volatile int priqIrqCfg2;
 
     private final SmmuV3Hardware hardware;
 
-    RegisterFile(SmmuV3Hardware hardware, int sidBits, int ssidBits) {
+    /** IDR0.PRI: the PRI queue registers exist and CR0.PRIQEN / IRQ_CTRL.PRIQ_IRQEN are writable. */
+    final boolean pri;
+
+    /**
+     * IDR0 also advertises ATS (full ATS only: NS1ATS=1, no split-stage) with ATSRECERR
+     * (CR2.REC_CFG_ATS), and PRI when {@code pri}; IDR3.PPS=0 (STE.PPAR decides the PASID of an
+     * overflow auto-response).
+     */
+    RegisterFile(SmmuV3Hardware hardware, int sidBits, int ssidBits, boolean pri) {
         this.hardware = hardware;
+        this.pri = pri;
         this.idr0 = (int) (Idr0.S2P.of(1) | Idr0.S1P.of(1) | Idr0.TTF.of(Idr0.TTF_AARCH64) | Idr0.COHACC.of(1)
+                | Idr0.ATS.of(1) | Idr0.NS1ATS.of(1) | Idr0.PRI.of(pri ? 1 : 0) | Idr0.ATSRECERR.of(1)
                 | Idr0.ASID16.of(1) | Idr0.MSI.of(1) | Idr0.VMID16.of(1) | Idr0.CD2L.of(1) | Idr0.TTENDIAN.of(Idr0.TTENDIAN_LE)
                 | Idr0.STALL_MODEL.of(Idr0.STALL_MODEL_NO_STALL) | Idr0.TERM_MODEL.of(1) | Idr0.ST_LEVEL.of(Idr0.ST_LEVEL_2LVL));
         this.idr1 = (int) (Idr1.SIDSIZE.of(sidBits) | Idr1.SSIDSIZE.of(ssidBits) | Idr1.EVENTQS.of(QUEUE_MAX_LOG2)
-                | Idr1.CMDQS.of(QUEUE_MAX_LOG2));
+                | Idr1.CMDQS.of(QUEUE_MAX_LOG2) | Idr1.PRIQS.of(pri ? QUEUE_MAX_LOG2 : 0));
         this.idr3 = (int) (Idr3.RIL.of(1) | Idr3.BBML.of(2)); // BBML=2: a block may be split into a table of the same output without break-before-make (the spi PageTable does so)
         this.idr5 = (int) (Idr5.OAS.of(Idr5.OAS_48) | Idr5.GRAN4K.of(1) | Idr5.GRAN16K.of(1) | Idr5.GRAN64K.of(1));
     }
@@ -77,6 +93,11 @@ final class RegisterFile implements Mmio {
 
     boolean eventqEnabled() {
         return CR0_EVENTQEN.isSet(cr0);
+    }
+
+    /** The effective PRIQEN: SMMUEN=0 implies PRIQEN=0 (spec 8.2). */
+    boolean priqEnabled() {
+        return CR0_PRIQEN.isSet(cr0) && smmuEnabled();
     }
 
     /** Effective queue log2 size of a *_BASE value. */
@@ -133,6 +154,14 @@ final class RegisterFile implements Mmio {
             case EVENTQ_IRQ_CFG2 -> eventqIrqCfg2;
             case EVENTQ_PROD -> eventqProd;
             case EVENTQ_CONS -> eventqCons;
+            case PRIQ_BASE -> (int) priqBase;
+            case PRIQ_BASE + 4 -> (int) (priqBase >>> 32);
+            case PRIQ_IRQ_CFG0 -> (int) priqIrqCfg0;
+            case PRIQ_IRQ_CFG0 + 4 -> (int) (priqIrqCfg0 >>> 32);
+            case PRIQ_IRQ_CFG1 -> priqIrqCfg1;
+            case PRIQ_IRQ_CFG2 -> priqIrqCfg2;
+            case PRIQ_PROD -> priqProd;
+            case PRIQ_CONS -> priqCons;
             default -> 0;
         };
     }
@@ -145,6 +174,8 @@ final class RegisterFile implements Mmio {
             case CMDQ_BASE -> cmdqBase;
             case EVENTQ_BASE -> eventqBase;
             case EVENTQ_IRQ_CFG0 -> eventqIrqCfg0;
+            case PRIQ_BASE -> priqBase;
+            case PRIQ_IRQ_CFG0 -> priqIrqCfg0;
             default -> Mmio.super.read64(offset);
         };
     }
@@ -170,6 +201,16 @@ final class RegisterFile implements Mmio {
                 }
             }
             case EVENTQ_IRQ_CFG0 -> eventqIrqCfg0 = value & 0x000F_FFFF_FFFF_FFFCL;
+            case PRIQ_BASE -> {
+                if (pri && !CR0_PRIQEN.isSet(cr0)) {
+                    priqBase = value & queueBaseMask();
+                }
+            }
+            case PRIQ_IRQ_CFG0 -> {
+                if (pri) {
+                    priqIrqCfg0 = value & 0x000F_FFFF_FFFF_FFFCL;
+                }
+            }
             default -> Mmio.super.write64(offset, value);
         }
     }
@@ -188,21 +229,21 @@ final class RegisterFile implements Mmio {
         int off = (int) offset;
         switch (off) {
             case CR0 -> {
-                int mask = (int) (CR0_SMMUEN.mask() | CR0_EVENTQEN.mask() | CR0_CMDQEN.mask() | CR0_PRIQEN.mask()
+                int mask = (int) (CR0_SMMUEN.mask() | CR0_EVENTQEN.mask() | CR0_CMDQEN.mask() | (pri ? CR0_PRIQEN.mask() : 0)
                         | CR0_ATSCHK.mask() | CR0_VMW.mask());
                 cr0 = value & mask;
                 cr0ack = cr0;
                 hardware.commandQueueKick();
             }
             case CR1 -> cr1 = value & 0xFFF;
-            case CR2 -> cr2 = value & 0x7;
+            case CR2 -> cr2 = value & 0xF; // E2H, RECINVSID, PTM, REC_CFG_ATS (IDR0.ATSRECERR=1)
             case GBPA -> {
                 if (GBPA_UPDATE.isSet(value & 0xFFFF_FFFFL)) {
                     gbpa = value & ~(int) GBPA_UPDATE.mask() & 0x001F_3F1F;
                 }
             }
             case IRQ_CTRL -> {
-                irqCtrl = value & 7;
+                irqCtrl = value & (pri ? 7 : 5);
                 irqCtrlAck = irqCtrl;
             }
             case GERRORN -> {
@@ -239,6 +280,29 @@ final class RegisterFile implements Mmio {
             }
             case EVENTQ_CONS -> hardware.eventQueue().consumerWritten(
                     value & (((2 << queueLog2(eventqBase)) - 1) | (int) QueueRegisters.OVERFLOW.mask()));
+            case PRIQ_BASE, PRIQ_BASE + 4 -> write64(PRIQ_BASE, half(priqBase, offset, value, PRIQ_BASE));
+            case PRIQ_IRQ_CFG0, PRIQ_IRQ_CFG0 + 4 -> write64(PRIQ_IRQ_CFG0, half(priqIrqCfg0, offset, value, PRIQ_IRQ_CFG0));
+            case PRIQ_IRQ_CFG1 -> {
+                if (pri) {
+                    priqIrqCfg1 = value;
+                }
+            }
+            case PRIQ_IRQ_CFG2 -> {
+                if (pri) {
+                    priqIrqCfg2 = value & (int) (PRIQ_IRQ_CFG2_LO.mask() | 0x3F);
+                }
+            }
+            case PRIQ_PROD -> {
+                if (pri && !CR0_PRIQEN.isSet(cr0)) {
+                    priqProd = value & (((2 << queueLog2(priqBase)) - 1) | (int) QueueRegisters.OVERFLOW.mask());
+                }
+            }
+            case PRIQ_CONS -> {
+                if (pri) {
+                    hardware.priQueue().consumerWritten(
+                            value & (((2 << queueLog2(priqBase)) - 1) | (int) QueueRegisters.OVERFLOW.mask()));
+                }
+            }
             default -> { }
         }
     }

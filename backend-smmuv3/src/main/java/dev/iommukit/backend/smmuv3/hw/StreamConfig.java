@@ -28,6 +28,10 @@ final class StreamConfig {
     final int cdMax;
     final int s1dss;
     final int vmid;
+    /** Effective STE.EATS: 0 (ATS refused) or 1 (full ATS); 0b11 behaves as 0 without DPT. */
+    final int eats;
+    /** STE.PPAR: the PRG response to a request with PASID carries it (overflow auto-responses). */
+    final boolean ppar;
     final Stage2 s2;
     private final AtomicReferenceArray<ContextConfig> cds = new AtomicReferenceArray<>(CD_SLOTS);
     private final AtomicLong cdEpoch = new AtomicLong();
@@ -41,6 +45,8 @@ final class StreamConfig {
         this.cdMax = (int) S1_CD_MAX.get(ste[0]);
         this.s1dss = (int) S1DSS.get(ste[1]) == 3 ? S1DSS_TERMINATE : (int) S1DSS.get(ste[1]);
         this.vmid = (int) S2VMID.get(ste[2]);
+        this.eats = (int) EATS.get(ste[1]) == EATS_FULL ? EATS_FULL : 0;
+        this.ppar = PPAR.isSet(ste[1]);
         this.s2 = s2;
     }
 
@@ -92,8 +98,8 @@ final class StreamConfig {
             return new StreamConfig(sid, Kind.BYPASS, null, ste, null);
         }
         String bad = null;
-        if (EATS.get(ste[1]) != 0) {
-            bad = "EATS!=0 but ATS is not implemented";
+        if (EATS.get(ste[1]) == EATS_SPLIT) {
+            bad = "EATS=0b10 (split-stage ATS) but IDR0.NS1ATS=1";
         } else if (STRW.get(ste[1]) != 0) {
             bad = "STRW=" + STRW.get(ste[1]) + " but only NS-EL1 is implemented (HYP=0)";
         }

@@ -15,9 +15,11 @@ import dev.iommukit.spi.dma.TranslationOutcome;
 import dev.iommukit.spi.domain.Permissions;
 import dev.iommukit.spi.fault.Fault;
 import dev.iommukit.spi.fault.FaultReason;
+import dev.iommukit.spi.fault.FaultStage;
 import dev.iommukit.spi.memory.ExternalAbortException;
 import dev.iommukit.spi.memory.PhysicalMemory;
 import dev.iommukit.spi.tlb.TlbEntry;
+import java.util.List;
 import java.util.concurrent.locks.ReadWriteLock;
 
 /**
@@ -76,6 +78,150 @@ final class TranslationEngine implements DmaPort {
             }
             out.faulted(failure.fault);
         }
+    }
+
+    /**
+     * A PCIe ATS translation request (spec 3.9.1.2): SMMUEN=0, STE Config bypass or an effective
+     * EATS of 0b00 refuse it with F_BAD_ATS_TREQ (recorded); Config abort refuses it silently;
+     * configuration errors abort it and are recorded only with CR2.REC_CFG_ATS=1 (C_BAD_STREAMID
+     * also needs RECINVSID); an F_TRANSLATION, F_ADDR_SIZE, F_ACCESS or F_PERMISSION at either stage
+     * answers "no access" without any event: the outcome is faulted with the reason and stage and
+     * a record naming the event with no words. Otherwise the same walk as {@link #translate}.
+     */
+    @Override
+    public void translateAts(DmaRequest request, TranslationOutcome out) {
+        Failure failure;
+        walkLock.readLock().lock();
+        try {
+            failure = resolveAts(request, out);
+        } catch (RuntimeException e) {
+            failure = internal(request, e);
+        } finally {
+            walkLock.readLock().unlock();
+        }
+        if (failure != null) {
+            if (failure.recorded) {
+                events.record(failure.event);
+            }
+            out.faulted(failure.fault);
+        }
+    }
+
+    private Failure resolveAts(DmaRequest r, TranslationOutcome out) {
+        if (!regs.smmuEnabled()) {
+            return badAtsRequest(r);
+        }
+        boolean recordConfig = ControlRegisters.CR2_REC_CFG_ATS.isSet(regs.cr2);
+        int sid = r.rid();
+        if (sid >= 0 && (sid >>> streamLimitBits()) == 0) {
+            StreamConfig sc = configs.get(sid);
+            if (sc == null) {
+                long epoch = configs.epoch();
+                long[] ste = new long[StreamTableEntry.DWORDS];
+                Failure f = fetchSte(r, sid, ste);
+                if (f != null) {
+                    return asAts(f, recordConfig);
+                }
+                sc = StreamConfig.decode(sid, ste, ssidBits);
+                configs.fill(sc, epoch);
+            }
+            switch (sc.kind) {
+                case ABORT -> {
+                    return silent(r, "STE_ABORT");
+                }
+                case BYPASS -> {
+                    return badAtsRequest(r);
+                }
+                case STAGE1, STAGE2, NESTED -> {
+                    if (sc.eats != StreamTableEntry.EATS_FULL) {
+                        return badAtsRequest(r);
+                    }
+                }
+                default -> { }
+            }
+        }
+        Failure f = resolve(r, out);
+        return f == null ? null : asAts(f, recordConfig);
+    }
+
+    /** F_BAD_ATS_TREQ: dword 1 as for a transaction (PnU, InD, RnW) and InputAddr (R/W/Span positions unconfirmed). */
+    private static Failure badAtsRequest(DmaRequest r) {
+        long[] words = {
+            EventRecord.dword0(EventType.F_BAD_ATS_TREQ, r.rid(), r.hasPasid(), r.pasid()),
+            EventRecord.dword1(r.privileged(), r.execute() && !r.isWrite(), !r.isWrite(), false, 0),
+            r.address(),
+            0,
+        };
+        Fault fault = new Fault(requester(r), r.pasid(), r.address(), r.access(), EventType.F_BAD_ATS_TREQ.reason(),
+                EventRecord.of(words));
+        return new Failure(fault, words, true);
+    }
+
+    /** A failure of an ordinary translation as an ATS translation request sees it. */
+    private static Failure asAts(Failure f, boolean recordConfig) {
+        if (f.event == null) {
+            return f;
+        }
+        EventType type = EventType.of((int) EventRecord.TYPE.get(f.event[0]));
+        if (type == EventType.F_TRANSLATION || type == EventType.F_ADDR_SIZE || type == EventType.F_ACCESS
+                || type == EventType.F_PERMISSION) {
+            Fault x = f.fault;
+            FaultStage stage = EventRecord.S2.isSet(f.event[1]) ? FaultStage.STAGE_2 : FaultStage.STAGE_1;
+            return new Failure(new Fault(x.requester(), x.pasid(), x.address(), x.access(), x.reason(),
+                    new EventRecord(type.name(), type.code(), List.of()), stage), null, false);
+        }
+        return new Failure(f.fault, f.event, f.recorded && recordConfig);
+    }
+
+    /**
+     * Looks up STE.PPAR for an automatic PRG response to a page request discarded on PRI queue
+     * overflow (spec 8.1): 1 or 0, or -1 when the STE is inaccessible or invalid (SMMUEN=0, StreamID
+     * out of range, fetch abort, V=0 or ILLEGAL), recording C_BAD_STREAMID (with RECINVSID),
+     * F_STE_FETCH or C_BAD_STE when CR2.REC_CFG_ATS=1.
+     */
+    int responsePasidRequired(dev.iommukit.spi.iopf.PageRequestMessage m) {
+        DmaRequest r = DmaRequest.of(m.rid(), m.pasid(), m.pageAddress(), 1, m.write() ? dev.iommukit.spi.dma.AccessType.WRITE
+                : dev.iommukit.spi.dma.AccessType.READ);
+        Failure failure = null;
+        int ppar = -1;
+        walkLock.readLock().lock();
+        try {
+            if (regs.smmuEnabled()) {
+                boolean recordConfig = ControlRegisters.CR2_REC_CFG_ATS.isSet(regs.cr2);
+                int sid = r.rid();
+                if (sid < 0 || (sid >>> streamLimitBits()) != 0) {
+                    failure = event(r, EventType.C_BAD_STREAMID, recordConfig && ControlRegisters.CR2_RECINVSID.isSet(regs.cr2),
+                            0, 0, true);
+                } else {
+                    StreamConfig sc = configs.get(sid);
+                    if (sc == null) {
+                        long epoch = configs.epoch();
+                        long[] ste = new long[StreamTableEntry.DWORDS];
+                        failure = fetchSte(r, sid, ste);
+                        if (failure != null) {
+                            failure = new Failure(failure.fault, failure.event, failure.recorded && recordConfig);
+                        } else {
+                            sc = StreamConfig.decode(sid, ste, ssidBits);
+                            configs.fill(sc, epoch);
+                        }
+                    }
+                    if (sc != null && (sc.kind == StreamConfig.Kind.INVALID || sc.kind == StreamConfig.Kind.ILLEGAL)) {
+                        failure = event(r, EventType.C_BAD_STE, recordConfig, 0, 0, true);
+                    } else if (sc != null) {
+                        ppar = sc.ppar ? 1 : 0;
+                    }
+                }
+            }
+        } catch (RuntimeException e) {
+            failure = null;
+            ppar = -1;
+        } finally {
+            walkLock.readLock().unlock();
+        }
+        if (failure != null && failure.recorded) {
+            events.record(failure.event);
+        }
+        return ppar;
     }
 
     private int streamLimitBits() {

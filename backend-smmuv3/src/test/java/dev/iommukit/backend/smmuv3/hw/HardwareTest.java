@@ -44,14 +44,15 @@ class HardwareTest {
 
     @Test
     void resetValues() {
-        assertThat(rig.regs.read32(IDR0)).isEqualTo(1 | 1 << 1 | 2 << 2 | 1 << 4 | 1 << 12 | 1 << 13 | 1 << 18 | 1 << 19 | 2 << 21 | 1 << 24
-                | 1 << 26 | 1 << 27);
-        assertThat(rig.regs.read32(IDR1)).isEqualTo(8 | 20 << 6 | 19 << 16 | 19 << 21);
+        assertThat(rig.regs.read32(IDR0)).as("S2P S1P TTF COHACC ATS NS1ATS ASID16 MSI PRI VMID16 CD2L TTENDIAN ATSRECERR STALL_MODEL TERM_MODEL ST_LEVEL")
+                .isEqualTo(1 | 1 << 1 | 2 << 2 | 1 << 4 | 1 << 10 | 1 << 11 | 1 << 12 | 1 << 13 | 1 << 16 | 1 << 18 | 1 << 19 | 2 << 21
+                | 1 << 23 | 1 << 24 | 1 << 26 | 1 << 27);
+        assertThat(rig.regs.read32(IDR1)).isEqualTo(8 | 20 << 6 | 19 << 11 | 19 << 16 | 19 << 21);
         assertThat(rig.regs.read32(IDR3)).as("RIL, BBML=2").isEqualTo(1 << 10 | 2 << 11);
         assertThat(rig.regs.read32(IDR5)).isEqualTo(5 | 1 << 4 | 1 << 5 | 1 << 6);
         assertThat(rig.regs.read32(GBPA)).isEqualTo(1 << 20);
         for (int off : new int[] {CR0, CR0ACK, CR1, CR2, IRQ_CTRL, IRQ_CTRLACK, GERROR, GERRORN, STRTAB_BASE_CFG, CMDQ_PROD,
-            CMDQ_CONS, EVENTQ_PROD, EVENTQ_CONS, 0x0FF0, IDR2, IDR4}) {
+            CMDQ_CONS, EVENTQ_PROD, EVENTQ_CONS, PRIQ_PROD, PRIQ_CONS, PRIQ_IRQ_CFG1, PRIQ_IRQ_CFG2, 0x0FF0, IDR2, IDR4}) {
             assertThat(rig.regs.read32(off)).as("0x%x", off).isZero();
         }
         assertThat(rig.regs.read64(STRTAB_BASE)).isZero();
@@ -107,8 +108,7 @@ class HardwareTest {
         "TLBI range with NUM=SCALE=TTL=0,0x12,0x400",
         "CMD_SYNC CS=3,0x3046,0",
         "EL2 TLBI without HYP,0x20,0",
-        "ATC_INV without ATS,0x40,0",
-        "PRI_RESP without PRI,0x41,0",
+        "PRI_RESP with the reserved Resp=3,0x41,0x3000",
         "reserved opcode,0x99,0"})
     void illegalCommands(String what, String d0, String d1) {
         rig.enable();
@@ -323,7 +323,7 @@ class HardwareTest {
         "V=0,0,0,0",
         "S1CDMax 21 > SSIDSIZE,0xA80000008000000B,0,0",
         "S1STALLD with no stall,0x8000000B,0x8000000,0",
-        "EATS without ATS,0x8000000B,0x10000000,0",
+        "EATS=0b10 (split-stage) with NS1ATS=1,0x8000000B,0x20000000,0",
         "STRW=EL2 without HYP,0x8000000B,0x80000000,0",
         "nested with S2AA64=0,0xF,0,0",
         "S2TG reserved,0xD,0,0x8CD0100000000",

@@ -11,6 +11,7 @@ import dev.iommukit.spi.domain.DomainType;
 import dev.iommukit.spi.error.BusyException;
 import dev.iommukit.spi.error.IommuException;
 import dev.iommukit.spi.error.NotSupportedException;
+import dev.iommukit.spi.fault.FaultStage;
 import dev.iommukit.spi.memory.ExternalAbortException;
 import dev.iommukit.spi.memory.PhysicalMemory;
 import dev.iommukit.spi.nested.CacheInvalidation;
@@ -193,6 +194,41 @@ final class NestedFirstLevelDomain implements DriverDomain, NestedDomain {
         return -1;
     }
 
+    /**
+     * Which level denied a write to {@code address} (an SGN.6 fault record): the first level when
+     * the guest's tables, walked as software, do not allow it for a request of that privilege,
+     * else the second level.
+     */
+    FaultStage writeFaultStage(long address, boolean privileged) {
+        int levels = config.levels();
+        if (!X86PagingEntry.canonical(address, config.addressWidth())) {
+            return FaultStage.STAGE_1;
+        }
+        boolean user = true;
+        boolean writable = true;
+        long table = config.firstLevelPointer();
+        try {
+            for (int level = 0; level < levels; level++) {
+                int shift = 12 + 9 * (levels - 1 - level);
+                long slot = parent.iovaToPhys(table + ((address >>> shift) & 0x1FF) * 8);
+                long e = slot < 0 ? 0 : memory.read64(slot);
+                if (!X86PagingEntry.present(e)) {
+                    return FaultStage.STAGE_1;
+                }
+                user &= X86PagingEntry.user(e);
+                writable &= X86PagingEntry.writable(e);
+                if (shift == 12 || (X86PagingEntry.pageSize(e) && (shift == 21 || shift == 30))) {
+                    break;
+                }
+                table = X86PagingEntry.address(e, 12);
+            }
+        } catch (ExternalAbortException | IllegalArgumentException e) {
+            return FaultStage.STAGE_1;
+        }
+        boolean allowed = privileged ? writable || !entry.wpe() : user && writable;
+        return allowed ? FaultStage.STAGE_2 : FaultStage.STAGE_1;
+    }
+
     /** The PASIDs this domain is attached at, in order. */
     private Set<Integer> attachedPasids() {
         Set<Integer> pasids = new TreeSet<>();
@@ -234,7 +270,10 @@ final class NestedFirstLevelDomain implements DriverDomain, NestedDomain {
         return null;
     }
 
-    /** The descriptors for {@code inv}: PASID cache first, then IOTLB, then device TLB (digest §11 ordering). */
+    /**
+     * The descriptors for {@code inv}: PASID cache first, then IOTLB (also when only the PASID
+     * cache was named), then device TLB (digest §11 ordering).
+     */
     private List<long[]> descriptors(CacheInvalidation inv) {
         int did = parent.did();
         boolean domainWide = inv.granularity() == CacheInvalidation.Granularity.DOMAIN;
@@ -253,7 +292,8 @@ final class NestedFirstLevelDomain implements DriverDomain, NestedDomain {
         List<long[]> ranges = inv.granularity() == CacheInvalidation.Granularity.ADDRESS
                 ? PagingDomain.ranges(inv.address(), inv.granuleSize() * inv.granules(), mamv) : List.of();
         boolean wholePasid = ranges.isEmpty() || ranges.size() > MAX_RANGE_DESCRIPTORS;
-        if (inv.covers(CacheInvalidation.Cache.IOTLB)) {
+        // A PASID-cache invalidation is followed by an IOTLB one of at least its scope (digest §11 ordering rules).
+        if (inv.covers(CacheInvalidation.Cache.IOTLB) || inv.covers(CacheInvalidation.Cache.PASID)) {
             if (tooMany) {
                 // Domain-selective hits every PASID of the parent's DID, this domain's included.
                 out.add(InvalidationDescriptor.iotlb(InvalidationDescriptor.IOTLB_DOMAIN, did, 0, 0, false));

@@ -6,6 +6,7 @@ import dev.iommukit.backend.vtd.arch.CapabilityRegister;
 import dev.iommukit.backend.vtd.arch.ExtendedCapabilityRegister;
 import dev.iommukit.backend.vtd.arch.FaultReasonCode;
 import dev.iommukit.backend.vtd.arch.FaultRecord;
+import dev.iommukit.backend.vtd.arch.FaultStages;
 import dev.iommukit.backend.vtd.arch.InvalidationDescriptor;
 import dev.iommukit.backend.vtd.arch.PasidDirectoryEntry;
 import dev.iommukit.backend.vtd.arch.PasidTableEntry;
@@ -35,6 +36,7 @@ import dev.iommukit.spi.error.NotSupportedException;
 import dev.iommukit.spi.error.ResourceExhaustedException;
 import dev.iommukit.spi.fault.Fault;
 import dev.iommukit.spi.fault.FaultReason;
+import dev.iommukit.spi.fault.FaultStage;
 import dev.iommukit.spi.memory.PageAllocator;
 import dev.iommukit.spi.memory.PhysicalMemory;
 import dev.iommukit.spi.mmio.Mmio;
@@ -181,7 +183,7 @@ public final class VtdDriver implements IommuUnit {
      * and PFO, then reports each fault once through the unit's FaultReporter (outside any lock).
      */
     public void onFaultInterrupt() {
-        List<Fault> drained = new ArrayList<>();
+        List<FaultRecord> drained = new ArrayList<>();
         synchronized (faultLock) {
             int n = cap.faultRecordCount();
             for (int round = 0; round < 4; round++) {
@@ -199,7 +201,7 @@ public final class VtdDriver implements IommuUnit {
                         }
                         long lo = mmio.read64(off);
                         mmio.write32(off + 12, 1 << 31);
-                        drained.add(toFault(new FaultRecord(lo, hi)));
+                        drained.add(new FaultRecord(lo, hi));
                     }
                 }
                 if ((fsts & FSTS_PFO) != 0) {
@@ -207,16 +209,41 @@ public final class VtdDriver implements IommuUnit {
                 }
             }
         }
-        for (Fault f : drained) {
-            context.faults().report(f);
+        for (FaultRecord r : drained) {
+            context.faults().report(toFault(r));
         }
     }
 
-    private static Fault toFault(FaultRecord r) {
+    private Fault toFault(FaultRecord r) {
         FaultReasonCode code = FaultReasonCode.of(r.faultReason());
         FaultReason reason = code == null ? FaultReason.BAD_CONFIGURATION : code.reason();
+        FaultStage stage = code == null ? FaultStage.NONE : FaultStages.of(code);
+        if (stage == null) {
+            stage = writeFaultStage(r);
+        }
         return new Fault(RequesterId.of(r.sid()), r.pasidPresent() ? r.pasidValue() : Pasid.NONE, r.faultInfo(),
-                r.isWrite() ? AccessType.WRITE : AccessType.READ, reason, r);
+                r.isWrite() ? AccessType.WRITE : AccessType.READ, reason, r, stage);
+    }
+
+    /**
+     * SGN.6 (write denied) belongs to the level that denied it: the second level for a
+     * second-level domain, the first level for a first-level or SVA one, and for a nested PASID
+     * whichever the guest's tables say (the driver walks them as software). Called without the
+     * fault lock held.
+     */
+    private FaultStage writeFaultStage(FaultRecord r) {
+        DriverDomain d;
+        synchronized (this) {
+            DeviceState dev = devices.get(r.sid());
+            d = dev == null ? null : dev.attached.get(r.pasidPresent() ? r.pasidValue() : 0);
+        }
+        if (d instanceof PagingDomain p && !p.firstLevel()) {
+            return FaultStage.STAGE_2;
+        }
+        if (d instanceof NestedFirstLevelDomain n) {
+            return n.writeFaultStage(r.faultInfo(), r.priv());
+        }
+        return FaultStage.STAGE_1;
     }
 
     @Override

@@ -12,6 +12,13 @@ public record HardwareModel(int version, CapabilityRegister cap, ExtendedCapabil
     public static final int FRO = 0x40;
     public static final int IRO = 0x50;
 
+    /** A unit that reports ECAP.NEST translates PGTT=011 with both levels, so it must report SMTS, PASID, FLTS and SLTS too. */
+    public HardwareModel {
+        if (ecap.nest() && !(ecap.smts() && ecap.pasid() && ecap.flts() && ecap.slts())) {
+            throw new IllegalArgumentException("ECAP.NEST needs ECAP.SMTS, PASID, FLTS and SLTS");
+        }
+    }
+
     /**
      * The default VT-d 3.x scalable-mode unit: 65536 domain ids, SAGAW 39/48/57, MGAW 57 bits,
      * SL 2 MiB and 1 GiB pages, 8 fault-recording registers, PSI with MAMV 18, FL 1 GiB and 5-level

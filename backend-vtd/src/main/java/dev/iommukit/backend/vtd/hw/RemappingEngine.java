@@ -8,6 +8,7 @@ import dev.iommukit.backend.vtd.arch.CapabilityRegister;
 import dev.iommukit.backend.vtd.arch.ExtendedCapabilityRegister;
 import dev.iommukit.backend.vtd.arch.FaultReasonCode;
 import dev.iommukit.backend.vtd.arch.FaultRecord;
+import dev.iommukit.backend.vtd.arch.FaultStages;
 import dev.iommukit.backend.vtd.arch.PasidDirectoryEntry;
 import dev.iommukit.backend.vtd.arch.PasidTableEntry;
 import dev.iommukit.backend.vtd.arch.RegisterOffsets;
@@ -81,9 +82,9 @@ final class RemappingEngine implements DmaPort {
         final boolean fpd;
         final FaultStage stage;
 
-        /** An abort whose stage follows from its code (SGN.6 counts as first level; see {@link #stageOf}). */
+        /** An abort whose stage follows from its code ({@link FaultStages}); SGN.6 counts as first level here. */
         Abort(FaultReasonCode code, boolean fpd) {
-            this(code, fpd, stageOf(code));
+            this(code, fpd, code == SGN_6 ? FaultStage.STAGE_1 : FaultStages.of(code));
         }
 
         Abort(FaultReasonCode code, boolean fpd, FaultStage stage) {
@@ -91,19 +92,6 @@ final class RemappingEngine implements DmaPort {
             this.code = code;
             this.fpd = fpd;
             this.stage = stage;
-        }
-
-        /**
-         * SL faults (SSS.x, SGN.5, SGN.7, and in nesting SFS.6-8: SL permission on a guest table) are
-         * stage 2; FL faults (SFS.1-5, SFS.9-10, SGN.1-3, SGN.6 of a first-level walk) stage 1;
-         * configuration and request faults none. A second-level SGN.6 is thrown with STAGE_2.
-         */
-        static FaultStage stageOf(FaultReasonCode code) {
-            return switch (code) {
-                case SSS_1, SSS_2, SSS_3, SSS_4, SSS_5, SSS_6, SGN_5, SGN_7, SFS_6, SFS_7, SFS_8 -> FaultStage.STAGE_2;
-                case SFS_1, SFS_2, SFS_3, SFS_4, SFS_5, SFS_9, SFS_10, SGN_1, SGN_2, SGN_3, SGN_6 -> FaultStage.STAGE_1;
-                default -> FaultStage.NONE;
-            };
         }
     }
 
