@@ -14,7 +14,7 @@ import dev.iommukit.spi.cap.CapabilitySet;
 /**
  * The Intel VT-d 3.x backend in scalable mode: a hardware half in reset state and a driver half
  * that initialises it, wired only through the register file, physical memory and the fault
- * event interrupt. Unit options: {@code pagingLevel} = second|first, {@code addressWidth} =
+ * event and page request event interrupts. Unit options: {@code pagingLevel} = second|first, {@code addressWidth} =
  * 39|48|57.
  */
 @AutoService(IommuBackend.class)
@@ -43,6 +43,7 @@ public final class VtdBackend implements IommuBackend {
         VtdHardware hardware = new VtdHardware(context.memory(), model);
         VtdDriver driver = new VtdDriver(context, hardware, hardware.dmaPort(), options, model.hostAddressWidth());
         hardware.connectFaultEvent(driver::onFaultInterrupt);
+        hardware.connectPageRequestEvent(driver::onPageRequestInterrupt);
         driver.initialize();
         return driver;
     }

@@ -47,6 +47,7 @@ final class VtdMachine implements AutoCloseable {
         hw = new VtdHardware(memory, model);
         driver = new VtdDriver(ctx, hw, hw.dmaPort(), UnitOptions.parse(options), model.hostAddressWidth());
         hw.connectFaultEvent(driver::onFaultInterrupt);
+        hw.connectPageRequestEvent(driver::onPageRequestInterrupt);
         driver.initialize();
     }
 

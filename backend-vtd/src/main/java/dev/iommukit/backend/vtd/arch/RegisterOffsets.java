@@ -25,6 +25,14 @@ public final class RegisterOffsets {
     public static final int IEADDR_REG = 0x0A8;
     public static final int IEUADDR_REG = 0x0AC;
     public static final int IQERCD_REG = 0x0B0;
+    public static final int PQH_REG = 0x0C0;
+    public static final int PQT_REG = 0x0C8;
+    public static final int PQA_REG = 0x0D0;
+    public static final int PRS_REG = 0x0DC;
+    public static final int PECTL_REG = 0x0E0;
+    public static final int PEDATA_REG = 0x0E4;
+    public static final int PEADDR_REG = 0x0E8;
+    public static final int PEUADDR_REG = 0x0EC;
 
     /** Size of the register window the model decodes. */
     public static final int WINDOW = 0x1000;
@@ -83,6 +91,15 @@ public final class RegisterOffsets {
     public static final long IQA_BASE_MASK = Bits.mask(63, 12);
     /** IQH/IQT: offset in bits 18:4. */
     public static final long IQ_OFFSET_MASK = Bits.mask(18, 4);
+
+    /** PQH/PQT: byte offset of a 32-byte descriptor in bits 18:5 (digest §1.10). */
+    public static final long PQ_OFFSET_MASK = Bits.mask(18, 5);
+    /** PQA_REG fields: PQS 2:0 (2^PQS pages, 2^(PQS+7) descriptors), PQA 63:12. */
+    public static final long PQA_PQS_MASK = 7;
+    public static final long PQA_BASE_MASK = Bits.mask(63, 12);
+    /** PRS_REG bits, both write-1-to-clear: pending page request, page request overflow. */
+    public static final int PRS_PPR = 1;
+    public static final int PRS_PRO = 1 << 1;
 
     /** IQERCD IQEI values (digest §1.9). */
     public static final int IQEI_TAIL_BEYOND_QUEUE = 1;

@@ -14,7 +14,9 @@ import java.util.concurrent.locks.ReentrantLock;
 /**
  * The driver's side of the invalidation queue: a 2-page queue of 256-bit descriptors (IQA QS=1,
  * DW=1, 128 entries) into which batches are written, each closed by an inv_wait with SW=1 whose
- * status word is polled in memory, as Linux does.
+ * status word is polled in memory, as Linux does. Batches from several threads are serialised.
+ * When device-TLB invalidations are tracked, each IOTLB invalidation of a batch is followed by
+ * those of the ATS-enabled devices it concerns.
  */
 final class InvalidationQueue {
     private static final int QS = 1;
@@ -29,6 +31,7 @@ final class InvalidationQueue {
     private final long status;
     private int tail;
     private int sequence;
+    private volatile DeviceTlbInvalidations deviceTlbs;
 
     InvalidationQueue(Mmio mmio, PageAllocator allocator) {
         this.mmio = mmio;
@@ -60,8 +63,26 @@ final class InvalidationQueue {
         Registers.pollStatus(mmio, GSTS_QIES, false);
     }
 
+    /** Adds the device-TLB invalidations {@code tracker} asks for after every later IOTLB invalidation. */
+    void trackDeviceTlbs(DeviceTlbInvalidations tracker) {
+        this.deviceTlbs = tracker;
+    }
+
     /** Submits {@code descriptors} and an inv_wait, and returns once the wait's status word was written. */
     void submitAndWait(List<long[]> descriptors) {
+        DeviceTlbInvalidations tracker = deviceTlbs;
+        submit(tracker == null ? descriptors : tracker.expand(descriptors), false);
+    }
+
+    /**
+     * Submits {@code descriptors} exactly as given, closed by an inv_wait with SW=1 and PD=1: it
+     * completes only once the page requests received before it are in the page request queue.
+     */
+    void submitAndDrainPageRequests(List<long[]> descriptors) {
+        submit(descriptors, true);
+    }
+
+    private void submit(List<long[]> descriptors, boolean pageRequestDrain) {
         lock.lock();
         try {
             // Resynchronise with the hardware's tail (another agent may have queued descriptors).
@@ -70,7 +91,7 @@ final class InvalidationQueue {
                 append(d);
             }
             int seq = ++sequence;
-            append(InvalidationDescriptor.invWait(false, true, false, seq, status));
+            append(InvalidationDescriptor.invWait(false, true, false, pageRequestDrain, seq, status));
             mmio.write64(IQT_REG, (long) tail * InvalidationDescriptor.SIZE);
             for (int i = 0; memory.read32(status) != seq; i++) {
                 if ((mmio.read32(FSTS_REG) & FSTS_IQE) != 0) {

@@ -54,6 +54,14 @@ final class Registers {
         m.put("IEADDR_REG", u32(mmio.read32(IEADDR_REG)));
         m.put("IEUADDR_REG", u32(mmio.read32(IEUADDR_REG)));
         m.put("IQERCD_REG", mmio.read64(IQERCD_REG));
+        m.put("PQH_REG", mmio.read64(PQH_REG));
+        m.put("PQT_REG", mmio.read64(PQT_REG));
+        m.put("PQA_REG", mmio.read64(PQA_REG));
+        m.put("PRS_REG", u32(mmio.read32(PRS_REG)));
+        m.put("PECTL_REG", u32(mmio.read32(PECTL_REG)));
+        m.put("PEDATA_REG", u32(mmio.read32(PEDATA_REG)));
+        m.put("PEADDR_REG", u32(mmio.read32(PEADDR_REG)));
+        m.put("PEUADDR_REG", u32(mmio.read32(PEUADDR_REG)));
         for (int i = 0; i < frcdCount; i++) {
             m.put("FRCD_REG[" + i + "].LO", mmio.read64(frcd(fro, i)));
             m.put("FRCD_REG[" + i + "].HI", mmio.read64(frcd(fro, i) + 8));

@@ -37,6 +37,8 @@ import dev.iommukit.spi.error.ResourceExhaustedException;
 import dev.iommukit.spi.fault.Fault;
 import dev.iommukit.spi.fault.FaultReason;
 import dev.iommukit.spi.fault.FaultStage;
+import dev.iommukit.spi.iopf.PageRequest;
+import dev.iommukit.spi.iopf.PageResponseCode;
 import dev.iommukit.spi.memory.PageAllocator;
 import dev.iommukit.spi.memory.PhysicalMemory;
 import dev.iommukit.spi.mmio.Mmio;
@@ -56,7 +58,11 @@ import java.util.TreeMap;
  * RTADDR with TTM=01, SRTP, the invalidation queue (DW=1), global invalidation, TE; per device a
  * root-entry half, a scalable-mode context entry and a PASID directory with PASID tables made on
  * demand; after every entry change the invalidations of digest §11 Table 28 and an inv_wait whose
- * status word it polls. It drains the fault recording registers on the fault interrupt.
+ * status word it polls. It drains the fault recording registers on the fault interrupt. For I/O
+ * page faults it sets up the page request queue, sets DTE and PRE per device, reports page
+ * requests on the page request interrupt, answers them with page group responses, drains them as
+ * intel_svm_drain_prq does, and follows IOTLB invalidations of ATS devices with device-TLB ones.
+ * Page request responses and drains may come from any thread; queue submission is serialised.
  */
 public final class VtdDriver implements IommuUnit {
     /** The DID of the identity domain (Linux FLPT_DEFAULT_DID). */
@@ -80,6 +86,9 @@ public final class VtdDriver implements IommuUnit {
     private final FixedDomain blocked = FixedDomain.blocked();
     private final FixedDomain identity;
     private InvalidationQueue queue;
+    private final DeviceTlbInvalidations deviceTlbs = new DeviceTlbInvalidations();
+    private PageRequestQueue pageRequestQueue;
+    private volatile boolean open = true;
     private long rootTable;
     private boolean closed;
 
@@ -91,6 +100,8 @@ public final class VtdDriver implements IommuUnit {
         final long directory;
         final Map<Integer, Long> pasidTables = new TreeMap<>();
         final Map<Integer, DriverDomain> attached = new TreeMap<>();
+        /** ATS and page requests enabled: SM context DTE=1 and PRE=1. */
+        boolean pageRequests;
 
         DeviceState(int rid, int pasidBits, int pdts, long directory) {
             this.rid = rid;
@@ -126,8 +137,10 @@ public final class VtdDriver implements IommuUnit {
         this.identity = FixedDomain.identity(aw, IDENTITY_DID, ecap.smpwcs());
         CapabilitySet advertised = capabilities(options, outputBits(), Math.min(ecap.pasidBits(), Pasid.MAX_WIDTH));
         // SVA walks CPU tables whose A/D hardware sets: it needs first level and snooped A/D updates.
-        this.capabilities = NestingCapabilities.add(ecap.flts() && ecap.smpwcs() ? advertised : advertised.without(Capability.SVA), cap,
-                ecap, Math.min(ecap.pasidBits(), Pasid.MAX_WIDTH));
+        advertised = ecap.flts() && ecap.smpwcs() ? advertised : advertised.without(Capability.SVA);
+        // I/O page faults need ATS (ECAP.DT) and page requests (ECAP.PRS).
+        advertised = ecap.dt() && ecap.prs() ? advertised : advertised.without(Capability.PAGE_REQUEST);
+        this.capabilities = NestingCapabilities.add(advertised, cap, ecap, Math.min(ecap.pasidBits(), Pasid.MAX_WIDTH));
         dids.set(0, FIRST_PAGING_DID);
     }
 
@@ -152,6 +165,7 @@ public final class VtdDriver implements IommuUnit {
                 .add(Capability.AUX_DOMAIN, "level", options.firstLevel() ? "first" : "second", "pasidBits", Integer.toString(pasidBits))
                 .add(Capability.SVA, "cpuFormat", SharedVirtualDomain.CPU_FORMAT, "addressBits",
                         Integer.toString(SharedVirtualDomain.ADDRESS_BITS), "pasidBits", Integer.toString(pasidBits))
+                .add(Capability.PAGE_REQUEST, "queue", "prq", "queueEntries", Integer.toString(PageRequestQueue.ENTRIES))
                 .build();
     }
 
@@ -166,10 +180,15 @@ public final class VtdDriver implements IommuUnit {
         Registers.pollStatus(mmio, GSTS_RTPS, true);
         queue = new InvalidationQueue(mmio, allocator);
         queue.enable();
+        queue.trackDeviceTlbs(deviceTlbs);
         queue.submitAndWait(List.of(
                 InvalidationDescriptor.contextCache(InvalidationDescriptor.CC_GLOBAL, 0, 0, 0),
                 InvalidationDescriptor.pasidCache(InvalidationDescriptor.PC_GLOBAL, 0, 0),
                 InvalidationDescriptor.iotlb(InvalidationDescriptor.IOTLB_GLOBAL, 0, 0, 0, false)));
+        if (capabilities.has(Capability.PAGE_REQUEST)) {
+            pageRequestQueue = new PageRequestQueue(mmio, allocator, context.pageRequests(), context.name());
+            pageRequestQueue.enable();
+        }
         mmio.write32(FEDATA_REG, 0x4021);
         mmio.write32(FEADDR_REG, 0xFEE0_0000);
         mmio.write32(FEUADDR_REG, 0);
@@ -332,8 +351,17 @@ public final class VtdDriver implements IommuUnit {
             memory.write64(slot + 8L * i, 0);
         }
         devices.remove(dev.rid);
-        // SM context entry change: cc device-selective (no DID is used under it any more).
-        queue.submitAndWait(List.of(InvalidationDescriptor.contextCache(InvalidationDescriptor.CC_DEVICE, 0, dev.rid, 0)));
+        deviceTlbs.released(dev.rid);
+        // SM context entry change: cc device-selective (no DID is used under it any more), and the
+        // device TLB of a device that had ATS enabled.
+        List<long[]> release = new ArrayList<>();
+        release.add(InvalidationDescriptor.contextCache(InvalidationDescriptor.CC_DEVICE, 0, dev.rid, 0));
+        if (dev.pageRequests) {
+            long whole = InvalidationDescriptor.DEVICE_TLB_WHOLE_RANGE;
+            release.add(InvalidationDescriptor.deviceTlb(dev.rid, dev.rid, 0, whole, true));
+            release.add(InvalidationDescriptor.pasidDeviceTlb(dev.rid, dev.rid, 0, 0, true, whole, true));
+        }
+        queue.submitAndWait(release);
         for (long table : dev.pasidTables.values()) {
             allocator.free(table);
         }
@@ -492,6 +520,7 @@ public final class VtdDriver implements IommuUnit {
         writeEntry(PasidTableEntry.address(table, hwPasid), entry.encode());
         dev.attached.put(hwPasid, d);
         d.attached(dev.rid, hwPasid);
+        deviceTlbs.attached(dev.rid, hwPasid, did);
         // New PASID entry: pc PASID-selective and p_iotlb PASID-selective (Linux pasid_flush_caches).
         queue.submitAndWait(List.of(
                 InvalidationDescriptor.pasidCache(InvalidationDescriptor.PC_PASID, did, hwPasid),
@@ -528,6 +557,7 @@ public final class VtdDriver implements IommuUnit {
                 : InvalidationDescriptor.iotlb(InvalidationDescriptor.IOTLB_DOMAIN, e.did(), 0, 0, false);
         queue.submitAndWait(List.of(InvalidationDescriptor.pasidCache(InvalidationDescriptor.PC_PASID, e.did(), pasid), tlb));
         old.detached(dev.rid, pasid);
+        deviceTlbs.detached(dev.rid, pasid);
         releaseEmptyPasidTable(dev, pasid);
     }
 
@@ -554,6 +584,156 @@ public final class VtdDriver implements IommuUnit {
         allocator.free(table);
     }
 
+    // ---------------------------------------------------------------- I/O page faults
+
+    /** The page request interrupt handler: reads and reports every queued page request. */
+    public void onPageRequestInterrupt() {
+        PageRequestQueue q = pageRequestQueue;
+        if (q != null) {
+            q.consume();
+        }
+    }
+
+    private long contextSlot(RequesterId rid) {
+        long ctxTable = contextTables.get(rid.bus() << 1 | (rid.devfn() < 0x80 ? 0 : 1));
+        return ScalableContextEntry.address(ctxTable, rid.devfn());
+    }
+
+    private void checkPageRequests() {
+        if (pageRequestQueue == null) {
+            throw new NotSupportedException("unit " + name() + ": page requests need ECAP.DT and ECAP.PRS");
+        }
+    }
+
+    /**
+     * Sets DTE and PRE in the device's SM context entry (read-modify-write of qword 0), then the
+     * invalidations of digest §11 Table 28 for an SM context entry: cc device-selective, pc and
+     * iotlb domain-selective for every DID used under it, and the device's whole device TLB.
+     */
+    @Override
+    public synchronized void enablePageRequests(RequesterId rid) {
+        checkOpen();
+        checkPageRequests();
+        DeviceState dev = device(rid);
+        if (dev.pageRequests) {
+            return;
+        }
+        setContextAts(rid, dev, true);
+        dev.pageRequests = true;
+        Map<Integer, Integer> served = new TreeMap<>();
+        for (Map.Entry<Integer, DriverDomain> a : dev.attached.entrySet()) {
+            served.put(a.getKey(), a.getValue().invalidationTags().did());
+        }
+        deviceTlbs.enable(dev.rid, served);
+    }
+
+    /** Clears PRE and DTE again, with the same invalidations; the core drained the device's page requests first. */
+    @Override
+    public synchronized void disablePageRequests(RequesterId rid) {
+        checkOpen();
+        checkPageRequests();
+        DeviceState dev = device(rid);
+        if (!dev.pageRequests) {
+            return;
+        }
+        deviceTlbs.disable(dev.rid);
+        setContextAts(rid, dev, false);
+        dev.pageRequests = false;
+    }
+
+    private void setContextAts(RequesterId rid, DeviceState dev, boolean on) {
+        long slot = contextSlot(rid);
+        long qw0 = memory.read64(slot);
+        long bits = 1L << 2 | 1L << 4; // DTE, PRE (digest §3.2)
+        memory.write64(slot, on ? qw0 | bits : qw0 & ~bits);
+        List<long[]> descriptors = new ArrayList<>();
+        descriptors.add(InvalidationDescriptor.contextCache(InvalidationDescriptor.CC_DEVICE, 0, dev.rid, 0));
+        java.util.Set<Integer> dids = new java.util.TreeSet<>();
+        for (DriverDomain d : dev.attached.values()) {
+            dids.add(d.invalidationTags().did());
+        }
+        for (int did : dids) {
+            descriptors.add(InvalidationDescriptor.pasidCache(InvalidationDescriptor.PC_DOMAIN, did, 0));
+        }
+        for (int did : dids) {
+            descriptors.add(InvalidationDescriptor.iotlb(InvalidationDescriptor.IOTLB_DOMAIN, did, 0, 0, false));
+        }
+        descriptors.add(InvalidationDescriptor.deviceTlb(dev.rid, dev.rid, 0, InvalidationDescriptor.DEVICE_TLB_WHOLE_RANGE, true));
+        descriptors.add(InvalidationDescriptor.pasidDeviceTlb(dev.rid, dev.rid, 0, 0, true, InvalidationDescriptor.DEVICE_TLB_WHOLE_RANGE,
+                true));
+        queue.submitAndWait(descriptors);
+    }
+
+    /**
+     * Drains the page requests of {@code rid} at {@code pasid} the way Linux intel_svm_drain_prq
+     * does: the queue is consumed; then an inv_wait with FN=1, the IOTLB invalidation for the PASID
+     * (p_iotlb PASID-selective; for all of the device's, iotlb domain-selective of its RID_PASID
+     * DID) and the matching device-TLB invalidation (p_dev_tlb; dev_tlb and p_dev_tlb G=1), closed
+     * by an inv_wait with PD=1 and SW=1; then the queue is consumed again, and the whole is
+     * repeated while PRS.PRO says requests were dropped. Safe from any thread.
+     */
+    @Override
+    public void drainPageRequests(RequesterId rid, int pasid) {
+        PageRequestQueue q = pageRequestQueue;
+        if (q == null || !open) {
+            return;
+        }
+        q.consume();
+        int sid = rid.value();
+        if (!deviceTlbs.enabled(sid)) {
+            return;
+        }
+        for (int attempt = 0; attempt < 4; attempt++) {
+            List<long[]> descriptors = new ArrayList<>();
+            descriptors.add(InvalidationDescriptor.invWait(false, false, true, 0, 0));
+            long whole = InvalidationDescriptor.DEVICE_TLB_WHOLE_RANGE;
+            if (pasid == Pasid.NONE) {
+                int did = deviceTlbs.servingDid(sid, 0);
+                if (did >= 0) {
+                    descriptors.add(InvalidationDescriptor.iotlb(InvalidationDescriptor.IOTLB_DOMAIN, did, 0, 0, false));
+                }
+                descriptors.add(InvalidationDescriptor.deviceTlb(sid, sid, 0, whole, true));
+                descriptors.add(InvalidationDescriptor.pasidDeviceTlb(sid, sid, 0, 0, true, whole, true));
+            } else {
+                int did = deviceTlbs.servingDid(sid, pasid);
+                if (did >= 0) {
+                    descriptors.add(InvalidationDescriptor.pasidIotlb(InvalidationDescriptor.P_IOTLB_PASID, did, pasid, 0, 0, false));
+                }
+                descriptors.add(InvalidationDescriptor.pasidDeviceTlb(sid, sid, pasid, 0, false, whole, true));
+            }
+            queue.submitAndDrainPageRequests(descriptors);
+            q.consume();
+            if (!q.overflowed()) {
+                return;
+            }
+        }
+    }
+
+    /**
+     * Sends the page group response for {@code request} (type 9: RID, PP and PASID, PRGI, LPIG of
+     * the request; RC 0 success, 1 invalid request, 0xF response failure) and waits for its
+     * inv_wait. Safe from any thread.
+     */
+    @Override
+    public void respondPageRequest(PageRequest request, PageResponseCode code) {
+        checkPageRequests();
+        if (!open) {
+            throw new ClosedException("vtd unit " + context.name() + " is closed");
+        }
+        int rc = switch (code) {
+            case SUCCESS -> InvalidationDescriptor.RC_SUCCESS;
+            case INVALID_REQUEST -> InvalidationDescriptor.RC_INVALID_REQUEST;
+            case RESPONSE_FAILURE -> InvalidationDescriptor.RC_RESPONSE_FAILURE;
+        };
+        queue.submitAndWait(List.<long[]>of(InvalidationDescriptor.pageGroupResponse(request.requester().value(), request.hasPasid(),
+                request.hasPasid() ? request.pasid() : 0, rc, request.last(), request.groupIndex())));
+    }
+
+    /** Physical address of the page request queue, or -1 without one. */
+    public long pageRequestQueueBase() {
+        return pageRequestQueue == null ? -1 : pageRequestQueue.base();
+    }
+
     @Override
     public DmaPort dmaPort() {
         return dmaPort;
@@ -572,6 +752,12 @@ public final class VtdDriver implements IommuUnit {
         for (int sid : new ArrayList<>(devices.keySet())) {
             releaseDevice(RequesterId.of(sid));
         }
+        if (pageRequestQueue != null) {
+            pageRequestQueue.consume();
+            pageRequestQueue.disable();
+            pageRequestQueue.free();
+        }
+        open = false;
         Registers.command(mmio, GCMD_TE, false);
         Registers.pollStatus(mmio, GSTS_TES, false);
         queue.disable();

@@ -22,15 +22,16 @@ public record HardwareModel(int version, CapabilityRegister cap, ExtendedCapabil
     /**
      * The default VT-d 3.x scalable-mode unit: 65536 domain ids, SAGAW 39/48/57, MGAW 57 bits,
      * SL 2 MiB and 1 GiB pages, 8 fault-recording registers, PSI with MAMV 18, FL 1 GiB and 5-level
-     * paging; QI, PT, SRS, 20-bit PASID, SMTS, SLTS, FLTS, SMPWCS, NEST (nested translation needs
-     * scalable mode with both FLTS and SLTS, which this unit has); no device TLB, page requests,
-     * execute requests, SL A/D, extended-accessed flag, memory types, RID_PASID field (PASID 0
-     * serves requests without PASID); HAW 48 bits; VER 1.0 as QEMU reports it.
+     * paging; QI, DT (ATS), PT, PRS (page requests), SRS, 20-bit PASID, PDS (page request drain),
+     * SMTS, SLTS, FLTS, SMPWCS, NEST (nested translation needs scalable mode with both FLTS and
+     * SLTS, which this unit has); no execute requests, SL A/D, extended-accessed flag, memory
+     * types, device-TLB invalidation throttling, RID_PASID field (PASID 0 serves requests without
+     * PASID); HAW 48 bits; VER 1.0 as QEMU reports it.
      */
     public static HardwareModel defaults() {
         CapabilityRegister cap = new CapabilityRegister(6, false, false, 0b01110, 56, false, FRO, 0b0011, true, 7, 18, true, true);
-        ExtendedCapabilityRegister ecap = new ExtendedCapabilityRegister(false, true, false, false, true, false, IRO, true, false,
-                false, true, 19, true, false, true, false, true, true, true, false);
+        ExtendedCapabilityRegister ecap = new ExtendedCapabilityRegister(false, true, true, false, true, false, IRO, true, true,
+                false, true, 19, true, true, true, false, true, true, true, false);
         return new HardwareModel(0x10, cap, ecap, 48);
     }
 }

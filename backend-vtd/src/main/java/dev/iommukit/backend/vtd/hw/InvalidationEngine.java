@@ -4,6 +4,9 @@ import static dev.iommukit.backend.vtd.arch.InvalidationDescriptor.*;
 import static dev.iommukit.backend.vtd.arch.RegisterOffsets.*;
 
 import dev.iommukit.backend.vtd.arch.InvalidationDescriptor;
+import dev.iommukit.spi.device.Pasid;
+import dev.iommukit.spi.iopf.PageResponseCode;
+import dev.iommukit.spi.iopf.PageResponseMessage;
 import dev.iommukit.spi.memory.ExternalAbortException;
 import dev.iommukit.spi.memory.PhysicalMemory;
 import dev.iommukit.spi.tlb.TlbEntry;
@@ -16,9 +19,12 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * writer's thread: context-cache, PASID-cache, IOTLB and PASID-based IOTLB invalidations act on
  * the caches; inv_wait completes only after every earlier descriptor and every walk that started
  * before it (walks hold the read side of {@link #walkLock()}, inv_wait takes the write side),
- * then writes its status and sets ICS.IWC. Device-TLB, interrupt-entry-cache and page-group
- * response descriptors are accepted and do nothing (no device TLB, interrupt remapping or page
- * requests are modelled). An invalid descriptor sets FSTS.IQE and IQERCD.IQEI and stops at IQH.
+ * then writes its status and sets ICS.IWC; with PD it first waits for the page requests in flight
+ * to be queued (page request drain). A page group response descriptor sends its PCIe response
+ * (RC 0 success, 1 invalid request, any other code response failure: Linux passes its own
+ * FAILURE = 2 through, digest §12). Device-TLB invalidations (ECAP.DT) are checked and complete at
+ * once: no device keeps a TLB in this model. Interrupt-entry-cache descriptors do nothing. An
+ * invalid descriptor sets FSTS.IQE and IQERCD.IQEI and stops at IQH.
  */
 final class InvalidationEngine {
     private final VtdHardware hardware;
@@ -87,6 +93,10 @@ final class InvalidationEngine {
     private int execute(long[] d) {
         int type = InvalidationDescriptor.type(d[0]);
         if (type < CC_INV || type > PAGE_GRP_RESP) {
+            return IQEI_INVALID_TYPE;
+        }
+        if ((type == DEV_TLB_INV || type == P_DEV_TLB_INV) && !hardware.model().ecap().dt()
+                || type == PAGE_GRP_RESP && !hardware.model().ecap().prs()) {
             return IQEI_INVALID_TYPE;
         }
         for (int i = 0; i < 4; i++) {
@@ -158,8 +168,12 @@ final class InvalidationEngine {
                 }
             }
             case INV_WAIT -> {
-                if ((d[0] & (1L << 7)) != 0 && !hardware.model().ecap().pds()) {
-                    return IQEI_RESERVED_FIELD;
+                if (waitPageRequestDrain(d[0])) {
+                    if (!hardware.model().ecap().pds()) {
+                        return IQEI_RESERVED_FIELD;
+                    }
+                    // Every page request received before this descriptor is in the queue (or dropped) first.
+                    hardware.drainPageRequests();
                 }
                 // Every walk that started before this descriptor has finished once the write lock is ours.
                 walkLock.writeLock().lock();
@@ -175,7 +189,17 @@ final class InvalidationEngine {
                     hardware.waitCompleted();
                 }
             }
-            default -> { } // dev_tlb, iec, p_dev_tlb, page_grp_resp: nothing modelled to invalidate
+            case PAGE_GRP_RESP -> {
+                int rc = responseCode(d[0]);
+                PageResponseCode code = switch (rc) {
+                    case RC_SUCCESS -> PageResponseCode.SUCCESS;
+                    case RC_INVALID_REQUEST -> PageResponseCode.INVALID_REQUEST;
+                    default -> PageResponseCode.RESPONSE_FAILURE;
+                };
+                hardware.pageResponses().send(new PageResponseMessage(responseRid(d[0]),
+                        responsePasidPresent(d[0]) ? pasid(d[0]) : Pasid.NONE, responseGroupIndex(d[1]), code));
+            }
+            default -> { } // dev_tlb, p_dev_tlb (no device TLB is modelled), iec
         }
         return 0;
     }

@@ -24,6 +24,7 @@ import dev.iommukit.spi.domain.Permissions;
 import dev.iommukit.spi.fault.Fault;
 import dev.iommukit.spi.fault.FaultStage;
 import dev.iommukit.spi.fault.VendorFaultRecord;
+import dev.iommukit.spi.iopf.PageRequestMessage;
 import dev.iommukit.spi.memory.ExternalAbortException;
 import dev.iommukit.spi.memory.PhysicalMemory;
 import dev.iommukit.spi.pgtable.vtd.SecondLevelEntry;
@@ -42,6 +43,11 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * <p>An IOTLB hit takes no lock and allocates nothing. A miss walks under the read side of the
  * walk lock, which an inv_wait takes for writing. Requests without PASID use PASID 0 (ECAP.RPS=0)
  * as user requests without execute (RID_PRIV unsupported). With TES=0 requests pass untranslated.
+ *
+ * <p>ATS translation requests ({@link #translateAts}) take the same path with address type 01:
+ * they need context DTE=1 (else SCT.5); a missing translation or one lacking the access asked for
+ * is answered with no access and not recorded; every other fault is recorded with AT=01. Page
+ * requests resolve their configuration through {@link #resolvePageRequest}.
  */
 final class RemappingEngine implements DmaPort {
     private static final int MAX_AD_RETRIES = 4;
@@ -101,12 +107,34 @@ final class RemappingEngine implements DmaPort {
             out.translated(request.address());
             return;
         }
-        int sid = request.rid() & 0xFFFF;
+        ContextConfig ctx = caches.context(request.rid() & 0xFFFF);
+        if (ctx == null || !cachedTranslation(request, out, ctx)) {
+            slowPath(request, out, false);
+        }
+    }
+
+    /**
+     * An ATS translation request: as {@link #translate} but needing DTE=1, and answering a missing
+     * or insufficient translation with no access instead of a recorded fault (digest §3.2, §10).
+     */
+    @Override
+    public void translateAts(DmaRequest request, TranslationOutcome out) {
+        if (!hardware.translationEnabled()) {
+            out.translated(request.address());
+            return;
+        }
+        ContextConfig ctx = caches.context(request.rid() & 0xFFFF);
+        if (ctx == null || !ctx.dte() || !cachedTranslation(request, out, ctx)) {
+            slowPath(request, out, true);
+        }
+    }
+
+    /** Fast path: every cache hits and the cached permissions allow the access; false to walk. */
+    private boolean cachedTranslation(DmaRequest request, TranslationOutcome out, ContextConfig ctx) {
+        int sid = ctx.sid();
         boolean hasPasid = request.hasPasid();
         boolean write = request.isWrite();
-        // Fast path: every cache hits and the cached permissions allow the access.
-        ContextConfig ctx = caches.context(sid);
-        if (ctx != null && (!hasPasid || pasidAcceptable(ctx, request.pasid()) && !request.execute())) {
+        if (!hasPasid || pasidAcceptable(ctx, request.pasid()) && !request.execute()) {
             int pasid = hasPasid ? request.pasid() : ctx.ridPasid();
             boolean privileged = hasPasid && request.privileged();
             PasidConfig pc = caches.pasid(sid, pasid);
@@ -115,7 +143,7 @@ final class RemappingEngine implements DmaPort {
                     long a = request.address();
                     if ((a >>> haw) == 0 && !inInterruptRange(a)) {
                         out.translated(a);
-                        return;
+                        return true;
                     }
                 } else {
                     TlbEntry e = iotlb.lookup(pc.tag(), request.address());
@@ -123,13 +151,13 @@ final class RemappingEngine implements DmaPort {
                         long pa = e.translate(request.address());
                         if (!inInterruptRange(pa)) {
                             out.translated(pa);
-                            return;
+                            return true;
                         }
                     }
                 }
             }
         }
-        slowPath(request, out);
+        return false;
     }
 
     private boolean pasidAcceptable(ContextConfig ctx, int pasid) {
@@ -157,13 +185,13 @@ final class RemappingEngine implements DmaPort {
         return writable && (e.attributes() & IotlbTags.DIRTY) != 0;
     }
 
-    private void slowPath(DmaRequest request, TranslationOutcome out) {
+    private void slowPath(DmaRequest request, TranslationOutcome out, boolean ats) {
         FaultReasonCode code;
         boolean fpd;
         FaultStage stage;
         walkLock.readLock().lock();
         try {
-            out.translated(walk(request));
+            out.translated(walk(request, ats));
             return;
         } catch (Abort a) {
             code = a.code;
@@ -172,16 +200,27 @@ final class RemappingEngine implements DmaPort {
         } finally {
             walkLock.readLock().unlock();
         }
-        out.faulted(fault(request, code, fpd, stage));
+        out.faulted(fault(request, code, fpd, stage, ats));
     }
 
-    private Fault fault(DmaRequest request, FaultReasonCode code, boolean fpd, FaultStage stage) {
+    /**
+     * Whether a translation request meeting {@code code} is answered with no access (R=W=0) and
+     * not recorded: not-present, outside the input range, or lacking the permission asked for.
+     */
+    static boolean answeredWithNoAccess(FaultReasonCode code) {
+        return switch (code) {
+            case SFS_2, SSS_2, SGN_1, SGN_2, SGN_3, SGN_5, SGN_6, SGN_7 -> true;
+            default -> false;
+        };
+    }
+
+    private Fault fault(DmaRequest request, FaultReasonCode code, boolean fpd, FaultStage stage, boolean ats) {
         boolean hasPasid = request.hasPasid();
         FaultRecord record = FaultRecord.of(request.address(), request.rid() & 0xFFFF, request.isWrite(),
                 hasPasid && request.privileged(), hasPasid && request.execute(), hasPasid, hasPasid ? request.pasid() & 0xFFFFF : 0,
-                code.code());
+                code.code(), ats ? FaultRecord.AT_TRANSLATION_REQUEST : FaultRecord.AT_UNTRANSLATED);
         VendorFaultRecord vendor;
-        if (fpd && code.qualified()) {
+        if (ats && answeredWithNoAccess(code) || fpd && code.qualified()) {
             Map<String, Long> fields = new java.util.LinkedHashMap<>(record.fields());
             fields.put("F", 0L);
             vendor = new UnrecordedFault(code, fields);
@@ -204,7 +243,7 @@ final class RemappingEngine implements DmaPort {
     }
 
     /** The full translation of digest §6; returns the output address or throws {@link Abort}. */
-    private long walk(DmaRequest request) {
+    private long walk(DmaRequest request, boolean ats) {
         // Read before any structure: a fill from a walk that any invalidation overlapped is withdrawn.
         long contextEpoch = caches.contextEpoch();
         long pasidEpoch = caches.pasidEpoch();
@@ -223,6 +262,9 @@ final class RemappingEngine implements DmaPort {
             caches.fillContext(ctx, contextEpoch);
         }
         boolean fpd = ctx.fpd();
+        if (ats && !ctx.dte()) {
+            throw new Abort(SCT_5, fpd);
+        }
         int pasid;
         boolean privileged;
         if (hasPasid) {
@@ -275,6 +317,75 @@ final class RemappingEngine implements DmaPort {
         return pa;
     }
 
+    /** What a page request resolves to: the PASID-cache entry it targets, or the fault that refused it. */
+    record PageRequestTarget(PasidConfig config, FaultReasonCode fault) {}
+
+    /**
+     * The structure checks of a page request (digest §6 steps 0-5 and §12): TTM, root and context
+     * entry, PRE (else SCT.8), the PASID checks for a request with PASID, then the PASID entry
+     * (RID_PASID's for one without), whose DID and PGTT select the implicit invalidation. A fault
+     * is recorded as a page request ({T1,T2} = 01) unless FPD suppresses it.
+     */
+    PageRequestTarget resolvePageRequest(PageRequestMessage m) {
+        Abort abort;
+        walkLock.readLock().lock();
+        try {
+            return new PageRequestTarget(pageRequestConfig(m), null);
+        } catch (Abort a) {
+            abort = a;
+        } finally {
+            walkLock.readLock().unlock();
+        }
+        boolean hasPasid = m.hasPasid();
+        if (!(abort.fpd && abort.code.qualified())) {
+            hardware.recordFault(FaultRecord.ofPageRequest(m.pageAddress(), m.rid() & 0xFFFF, hasPasid && m.privileged(),
+                    hasPasid && m.execute(), hasPasid, hasPasid ? m.pasid() & 0xFFFFF : 0, abort.code.code()));
+        }
+        return new PageRequestTarget(null, abort.code);
+    }
+
+    private PasidConfig pageRequestConfig(PageRequestMessage m) {
+        long contextEpoch = caches.contextEpoch();
+        long pasidEpoch = caches.pasidEpoch();
+        long rtaddr = hardware.latchedRootTable();
+        int ttm = (int) ((rtaddr & RegisterOffsets.RTADDR_TTM_MASK) >>> RegisterOffsets.RTADDR_TTM_SHIFT);
+        if (ttm != RegisterOffsets.TTM_SCALABLE || !ecap.smts()) {
+            throw new Abort(ttm == RegisterOffsets.TTM_LEGACY ? RTA_3 : RTA_1, false);
+        }
+        int sid = m.rid() & 0xFFFF;
+        ContextConfig ctx = caches.context(sid);
+        if (ctx == null) {
+            ctx = readContext(rtaddr & RegisterOffsets.RTADDR_RTA_MASK, sid);
+            caches.fillContext(ctx, contextEpoch);
+        }
+        boolean fpd = ctx.fpd();
+        if (!ctx.pre()) {
+            throw new Abort(SCT_8, fpd);
+        }
+        int pasid = ctx.ridPasid();
+        if (m.hasPasid()) {
+            pasid = m.pasid();
+            if (!ctx.paside()) {
+                throw new Abort(SCT_6, fpd);
+            }
+            if (pasid < 0 || pasid > maxPasid) {
+                throw new Abort(SGN_10, fpd);
+            }
+            if (pasid >= ctx.directoryEntries() * 64) {
+                throw new Abort(SCT_7, fpd);
+            }
+            if (pasid == ctx.ridPasid()) {
+                throw new Abort(SCT_9, fpd);
+            }
+        }
+        PasidConfig pc = caches.pasid(sid, pasid);
+        if (pc == null) {
+            pc = readPasidEntry(ctx, sid, pasid);
+            caches.fillPasid(pc, pasidEpoch);
+        }
+        return pc;
+    }
+
     private ContextConfig readContext(long rootTable, int sid) {
         int bus = sid >>> 8;
         int devfn = sid & 0xFF;
@@ -313,7 +424,7 @@ final class RemappingEngine implements DmaPort {
         if (ridPasid >= e.directoryEntries() * 64) {
             throw new Abort(SCT_4, fpd);
         }
-        return new ContextConfig(sid, fpd, e.paside(), e.directoryEntries(), e.pasidDirPtr(), ridPasid);
+        return new ContextConfig(sid, fpd, e.paside(), e.directoryEntries(), e.pasidDirPtr(), ridPasid, e.dte(), e.pre());
     }
 
     private PasidConfig readPasidEntry(ContextConfig ctx, int sid, int pasid) {

@@ -3,6 +3,7 @@ package dev.iommukit.backend.vtd.hw;
 import static dev.iommukit.backend.vtd.arch.RegisterOffsets.*;
 
 import dev.iommukit.backend.vtd.arch.FaultRecord;
+import dev.iommukit.backend.vtd.arch.PageRequestDescriptor;
 import dev.iommukit.spi.dma.DmaPort;
 import dev.iommukit.spi.memory.PhysicalMemory;
 import dev.iommukit.spi.mmio.InterruptLine;
@@ -14,7 +15,7 @@ import dev.iommukit.spi.tlb.TranslationCache;
  * {@link Mmio}), its caches, its invalidation queue and its DMA input ({@link #dmaPort()}).
  *
  * <p>GCMD is a write-only command register acting on edges (digest §1.4); FRCD F, FSTS PFO/IQE/
- * ICE/ITE and ICS IWC are write-1-to-clear; register-based invalidation (CCMD, IOTLB_REG) completes
+ * ICE/ITE, ICS IWC and PRS PPR/PRO are write-1-to-clear; register-based invalidation (CCMD, IOTLB_REG) completes
  * at once as a no-op, as scalable mode requires (digest §1.6). Interrupts are raised after every
  * lock is released, on the thread that caused them.
  */
@@ -31,6 +32,10 @@ public final class VtdHardware implements Mmio {
     private final TranslationCache iotlb = new TranslationCache(4096, 12, 21, 30);
     private final InvalidationEngine invalidation;
     private final RemappingEngine remapping;
+    private final PageResponsePort pageResponses = new PageResponsePort();
+    private final PageRequestEngine pageRequests;
+    private final VtdDmaPort dmaPort;
+    private volatile InterruptLine pageRequestEvent = InterruptLine.NONE;
     private volatile InterruptLine faultEvent = InterruptLine.NONE;
     private volatile InterruptLine invalidationEvent = InterruptLine.NONE;
     private volatile long latchedRootTable;
@@ -46,6 +51,8 @@ public final class VtdHardware implements Mmio {
         this.iotlbOffset = iotlb(model.ecap().iro());
         this.invalidation = new InvalidationEngine(this, memory, configCaches, iotlb);
         this.remapping = new RemappingEngine(this, memory, configCaches, iotlb, invalidation.walkLock());
+        this.pageRequests = new PageRequestEngine(this, memory, remapping, iotlb, pageResponses);
+        this.dmaPort = new VtdDmaPort(remapping, pageRequests, pageResponses, model.ecap().dt(), model.ecap().prs());
         reset();
     }
 
@@ -57,6 +64,7 @@ public final class VtdHardware implements Mmio {
             words[ECAP_REG / 8] = model.ecap().encode();
             set32(FECTL_REG, ECTL_IM);
             set32(IECTL_REG, ECTL_IM);
+            set32(PECTL_REG, ECTL_IM);
         }
     }
 
@@ -66,12 +74,17 @@ public final class VtdHardware implements Mmio {
 
     /** Where devices send DMA. */
     public DmaPort dmaPort() {
-        return remapping;
+        return dmaPort;
     }
 
     /** Wires the fault event (FECTL/FEDATA/FEADDR MSI) to {@code line}. */
     public void connectFaultEvent(InterruptLine line) {
         this.faultEvent = line;
+    }
+
+    /** Wires the page request event (PECTL/PEDATA/PEADDR MSI) to {@code line}. */
+    public void connectPageRequestEvent(InterruptLine line) {
+        this.pageRequestEvent = line;
     }
 
     /** Wires the invalidation completion event (IECTL) to {@code line}. */
@@ -111,7 +124,8 @@ public final class VtdHardware implements Mmio {
 
     private boolean is64BitRegister(int off8) {
         return off8 == CAP_REG || off8 == ECAP_REG || off8 == RTADDR_REG || off8 == CCMD_REG || off8 == IQH_REG || off8 == IQT_REG
-                || off8 == IQA_REG || off8 == IQERCD_REG || off8 == ivaOffset || off8 == iotlbOffset
+                || off8 == IQA_REG || off8 == IQERCD_REG || off8 == PQH_REG || off8 == PQT_REG || off8 == PQA_REG
+                || off8 == ivaOffset || off8 == iotlbOffset
                 || (off8 >= frcdBase && off8 < frcdBase + 16 * frcdCount);
     }
 
@@ -162,6 +176,7 @@ public final class VtdHardware implements Mmio {
         boolean processQueue;
         boolean faultEvent;
         boolean invalidationEvent;
+        boolean pageRequestEvent;
     }
 
     private void write(int off8, long value, long mask) {
@@ -191,6 +206,9 @@ public final class VtdHardware implements Mmio {
         if (a.invalidationEvent) {
             invalidationEvent.raise();
         }
+        if (a.pageRequestEvent) {
+            pageRequestEvent.raise();
+        }
     }
 
     private void write64Register(int off, long value, long mask, Actions a) {
@@ -198,6 +216,10 @@ public final class VtdHardware implements Mmio {
         long merged = (old & ~mask) | (value & mask);
         if (off == RTADDR_REG || off == IQA_REG || off == ivaOffset) {
             words[off >>> 3] = merged;
+        } else if (off == PQH_REG || off == PQT_REG) {
+            words[off >>> 3] = merged & PQ_OFFSET_MASK;
+        } else if (off == PQA_REG) {
+            words[off >>> 3] = merged & (PQA_BASE_MASK | PQA_PQS_MASK);
         } else if (off == IQT_REG) {
             words[off >>> 3] = merged & IQ_OFFSET_MASK;
             a.processQueue = true;
@@ -246,13 +268,31 @@ public final class VtdHardware implements Mmio {
                 }
                 set32(IECTL_REG, now);
             }
+            case PRS_REG -> {
+                int now = get32(PRS_REG) & ~(value & (PRS_PPR | PRS_PRO));
+                set32(PRS_REG, now);
+                if ((now & (PRS_PPR | PRS_PRO)) == 0) {
+                    // Software serviced the status: a held page request event is dropped.
+                    set32(PECTL_REG, get32(PECTL_REG) & ~ECTL_IP);
+                }
+            }
+            case PECTL_REG -> {
+                int old = get32(PECTL_REG);
+                int now = (old & ECTL_IP) | (value & ECTL_IM);
+                if ((now & ECTL_IM) == 0 && (now & ECTL_IP) != 0) {
+                    now &= ~ECTL_IP;
+                    a.pageRequestEvent = true;
+                }
+                set32(PECTL_REG, now);
+            }
             case ICS_REG -> {
                 if ((value & ICS_IWC) != 0) {
                     set32(ICS_REG, 0);
                     set32(IECTL_REG, get32(IECTL_REG) & ~ECTL_IP);
                 }
             }
-            case FEDATA_REG, FEADDR_REG, FEUADDR_REG, IEDATA_REG, IEADDR_REG, IEUADDR_REG -> set32(off, value);
+            case FEDATA_REG, FEADDR_REG, FEUADDR_REG, IEDATA_REG, IEADDR_REG, IEUADDR_REG, PEDATA_REG, PEADDR_REG, PEUADDR_REG ->
+                    set32(off, value);
             default -> { } // read-only or reserved
         }
     }
@@ -401,5 +441,84 @@ public final class VtdHardware implements Mmio {
         if (raise) {
             invalidationEvent.raise();
         }
+    }
+
+    // ---- page request queue (digest §1.10, §12) ----
+
+    /**
+     * Where a page request descriptor goes ({@code address}, and the PQT after it), or {@code
+     * address} -1 when the request is dropped; {@code raise} says whether the page request event
+     * is to be sent now.
+     */
+    record PageRequestSlot(long address, long nextTail, boolean raise) {}
+
+    /**
+     * The slot at PQT; or a drop when PRS.PRO is set (nothing reported) or the queue is full (PQT
+     * one entry behind PQH), which sets PRO and is a page request event condition.
+     */
+    PageRequestSlot claimPageRequestSlot() {
+        synchronized (lock) {
+            int prs = get32(PRS_REG);
+            if ((prs & PRS_PRO) != 0) {
+                return new PageRequestSlot(-1, 0, false);
+            }
+            long pqa = words[PQA_REG >>> 3];
+            long size = 4096L << (pqa & PQA_PQS_MASK);
+            long tail = (words[PQT_REG >>> 3] & PQ_OFFSET_MASK) % size;
+            long head = (words[PQH_REG >>> 3] & PQ_OFFSET_MASK) % size;
+            long next = (tail + PageRequestDescriptor.SIZE) % size;
+            if (next == head) {
+                set32(PRS_REG, prs | PRS_PRO);
+                return new PageRequestSlot(-1, 0, pageRequestEventLocked(prs));
+            }
+            return new PageRequestSlot((pqa & PQA_BASE_MASK) + tail, next, false);
+        }
+    }
+
+    /**
+     * Advances PQT past the descriptor written at {@code slot} and sets PRS.PPR, which is a page
+     * request event condition when it was clear. Returns whether the event is to be sent now.
+     */
+    boolean publishPageRequest(PageRequestSlot slot) {
+        synchronized (lock) {
+            words[PQT_REG >>> 3] = slot.nextTail();
+            int prs = get32(PRS_REG);
+            if ((prs & PRS_PPR) != 0) {
+                return false;
+            }
+            set32(PRS_REG, prs | PRS_PPR);
+            return pageRequestEventLocked(prs);
+        }
+    }
+
+    /**
+     * A page request event condition with PRS as it was before: none when PPR or PRO was already
+     * set; otherwise PECTL.IP is set, and the event is sent (IP cleared) unless IM masks it.
+     */
+    private boolean pageRequestEventLocked(int previousPrs) {
+        if ((previousPrs & (PRS_PPR | PRS_PRO)) != 0) {
+            return false;
+        }
+        int pectl = get32(PECTL_REG);
+        if ((pectl & ECTL_IM) != 0) {
+            set32(PECTL_REG, pectl | ECTL_IP);
+            return false;
+        }
+        return true;
+    }
+
+    /** Sends the page request event (called with no lock held). */
+    void raisePageRequestEvent() {
+        pageRequestEvent.raise();
+    }
+
+    /** Waits for page requests in flight (inv_wait PD). */
+    void drainPageRequests() {
+        pageRequests.drain();
+    }
+
+    /** Where page group responses leave the unit. */
+    PageResponsePort pageResponses() {
+        return pageResponses;
     }
 }
