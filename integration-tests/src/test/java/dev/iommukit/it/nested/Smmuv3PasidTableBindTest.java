@@ -101,6 +101,7 @@ class Smmuv3PasidTableBindTest {
      */
     private final class Run {
         final Process vmm = m.newProcess("vmm");
+        Registration registration;
         final Container container = bus.newContainer(vmm, ContainerType.TYPE1_NESTING);
         final Guest guest;
         final GuestPageTable pt0;
@@ -361,6 +362,39 @@ class Smmuv3PasidTableBindTest {
 
     private void runOrder(List<Step> order) throws Exception {
         Run run = new Run(DefaultSubstream.SUBSTREAM_0);
+        try {
+            runSteps(order, run);
+        } catch (Exception | AssertionError e) {
+            salvage(run);
+            throw e;
+        }
+    }
+
+    /** After a failed order, best effort: answer what is pending and take everything down, so the next order starts clean. */
+    private void salvage(Run run) {
+        for (PendingPageRequest p : whole.pendingPageRequests()) {
+            p.respond(PageResponseCode.INVALID_REQUEST);
+        }
+        quietly(run.container::close);
+        if (run.registration != null) {
+            quietly(run.registration::close);
+        }
+        if (whole.pageRequestsEnabled()) {
+            quietly(whole::disablePageRequests);
+        }
+        quietly(run.guest::close);
+        quietly(run.vmm::exit);
+    }
+
+    private static void quietly(Runnable r) {
+        try {
+            r.run();
+        } catch (RuntimeException ignored) {
+            // salvaging after a failure already reported
+        }
+    }
+
+    private void runSteps(List<Step> order, Run run) throws Exception {
         HoldingHandler h = new HoldingHandler();
         Registration reg = null;
         CompletableFuture<DmaResult> dma = null;
@@ -368,6 +402,7 @@ class Smmuv3PasidTableBindTest {
         if (pageRequests(whole)) {
             whole.enablePageRequests();
             reg = whole.onPageRequest(h);
+            run.registration = reg;
             dma = onDmaThread("dma", () -> whole.read(GVA + 2 * PAGE, new byte[16], at(1)));
             pending = h.awaitHeld();
         }

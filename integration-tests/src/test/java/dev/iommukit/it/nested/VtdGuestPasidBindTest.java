@@ -120,6 +120,7 @@ class VtdGuestPasidBindTest {
      */
     private final class Run {
         final Process vmm = m.newProcess("vmm");
+        Registration registration;
         final Container container = bus.newContainer(vmm, ContainerType.TYPE1_NESTING);
         final Mdev mdev = parent.create(UUID.randomUUID(), "vgpu");
         final Guest guest;
@@ -381,6 +382,9 @@ class VtdGuestPasidBindTest {
         Run run = new Run();
         whole.enablePageRequests();
         parentDevice.enablePageRequests();
+        // only bounds how long a device left unanswered waits; an answered request never needs it
+        whole.setPageResponseTimeout(java.time.Duration.ofSeconds(2));
+        parentDevice.setPageResponseTimeout(java.time.Duration.ofSeconds(2));
         HoldingHandler h = new HoldingHandler();
         HoldingHandler hm = new HoldingHandler();
         Registration reg = whole.onPageRequest(h);
@@ -449,6 +453,42 @@ class VtdGuestPasidBindTest {
 
     private void runOrder(List<Step> order) throws Exception {
         Run run = new Run();
+        try {
+            runSteps(order, run);
+        } catch (Exception | AssertionError e) {
+            salvage(run);
+            throw e;
+        }
+    }
+
+    /** After a failed order, best effort: answer what is pending and take everything down, so the next order starts clean. */
+    private void salvage(Run run) {
+        for (PendingPageRequest p : whole.pendingPageRequests()) {
+            p.respond(PageResponseCode.INVALID_REQUEST);
+        }
+        quietly(run.container::close);
+        if (run.registration != null) {
+            quietly(run.registration::close);
+        }
+        if (whole.pageRequestsEnabled()) {
+            quietly(whole::disablePageRequests);
+        }
+        quietly(run.guest::close);
+        if (!run.mdev.isRemoved()) {
+            quietly(run.mdev::remove);
+        }
+        quietly(run.vmm::exit);
+    }
+
+    private static void quietly(Runnable r) {
+        try {
+            r.run();
+        } catch (RuntimeException ignored) {
+            // salvaging after a failure already reported
+        }
+    }
+
+    private void runSteps(List<Step> order, Run run) throws Exception {
         boolean withRequests = pageRequests(whole);
         HoldingHandler h = new HoldingHandler();
         Registration reg = null;
@@ -457,6 +497,7 @@ class VtdGuestPasidBindTest {
         if (withRequests) {
             whole.enablePageRequests();
             reg = whole.onPageRequest(h);
+            run.registration = reg;
             dma = onDmaThread("dma", () -> whole.read(GVA + 2 * PAGE, new byte[16], at(run.devicePasid)));
             pending = h.awaitHeld();
         }
