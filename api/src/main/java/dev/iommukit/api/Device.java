@@ -487,6 +487,10 @@ public final class Device {
         }
         if (pasid == Pasid.NONE) {
             domain = next;
+            if (pageRequestsEnabled && previous instanceof NestedDomain n && n.isContextTable()) {
+                // every substream (and the requests without one) belonged to the guest's CD table
+                drainPageRequests(Pasid.NONE);
+            }
         } else if (next == null) {
             pasidDomains.remove(pasid);
             if (pageRequestsEnabled) {

@@ -18,7 +18,8 @@ import java.util.Objects;
  *
  * <p>The guest kernel's page allocator ({@link #allocatePage}) hands out zeroed pages from the
  * top of RAM downwards, so low guest-physical addresses stay free for data the caller places
- * itself. Not thread-safe beyond what {@link GuestMemory} promises: one guest, one driver thread.
+ * itself. The allocator, each page table and each CD table are safe to use from several threads;
+ * guest memory is written with single-copy-atomic stores, so devices may DMA meanwhile.
  */
 public final class Guest implements AutoCloseable {
     private static final long PAGE = 4096;

@@ -28,7 +28,9 @@ public final class GuestPageTable {
         /**
          * x86-64 4-level paging (PML4 root, 48-bit canonical VA), for a VT-d guest PASID bind with
          * address width 48. Entries as Linux writes first-level DMA tables: P, R/W where writable,
-         * U/S everywhere, A preset, D preset in writable leaves, no XD.
+         * U/S everywhere, A preset, D preset in writable leaves, no XD (so every mapped page is
+         * executable, and read back without {@code EXECUTE}, as the spi x86 codec reports pages
+         * when execute-disable is not in use).
          */
         X86_64_4LEVEL(new X86PagingFormat(4, true, true, true, false), 48, 52),
         /** x86-64 5-level paging (PML5 root, 57-bit canonical VA), address width 57; entries as above. */

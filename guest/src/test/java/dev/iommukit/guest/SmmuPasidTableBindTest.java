@@ -186,6 +186,31 @@ class SmmuPasidTableBindTest {
     }
 
     @Test
+    void detachingThePasidTableDrainsItsPageRequests() throws Exception {
+        GuestPageTable pt = guest.newPageTable(GuestPageTable.Format.AARCH64_4K_48BIT);
+        pt.map(GVA, DATA, 0x1000, Permissions.READ);
+        GuestContextTable cds = guest.newContextTable(2);
+        cds.writeContextDescriptor(1, pt, ASID);
+        container.attachPasidTable(dev, cds.config(DefaultSubstream.TERMINATE));
+        dev.enablePageRequests();
+        dev.onPageRequest(request -> { });
+        java.util.concurrent.atomic.AtomicReference<DmaResult> result = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread dma = new Thread(() -> result.set(dev.read(GVA + 0x10_0000, new byte[8], DmaAttributes.pasid(1))), "guest-dma");
+        dma.start();
+        while (dev.pendingPageRequests().isEmpty() && dma.isAlive()) {
+            Thread.sleep(1);
+        }
+        assertThat(dev.pendingPageRequests()).singleElement().satisfies(p -> assertThat(p.pasid()).isEqualTo(1));
+
+        container.detachPasidTable(dev);
+        assertThat(dev.pendingPageRequests()).as("answered as invalid by the drain").isEmpty();
+        dma.join(5_000);
+        assertThat(dma.isAlive()).isFalse();
+        assertThat(result.get().faulted()).isTrue();
+        assertThat(result.get().fault().record().name()).isEqualTo("INVALID_REQUEST");
+    }
+
+    @Test
     void detachingThePasidTableLeavesTheStageTwoAloneAndClosingUndoesTheBind() {
         GuestPageTable pt = guest.newPageTable(GuestPageTable.Format.AARCH64_4K_48BIT);
         pt.map(GVA, DATA, 0x1000, Permissions.READ);

@@ -118,6 +118,14 @@ class NestedTableBindTest {
         assertThat(empty.record().name()).isEqualTo("C_BAD_CD");
         assertThat(empty.reason()).isEqualTo(FaultReason.BLOCKED);
         assertThat(m.faults.get(m.faults.size() - 1).reason()).as("reported as an empty guest substream").isEqualTo(FaultReason.BLOCKED);
+        long[] illegal = NestedGuest.cd(7, root);
+        illegal[0] = dev.iommukit.backend.smmuv3.arch.ContextDescriptor.T0SZ.set(illegal[0], 50);
+        g.writeCd(CD_TABLE + 64 * 4, illegal);
+        Fault bad = fault(dma(4, VA, AccessType.READ));
+        assertThat(bad.record().name()).isEqualTo("C_BAD_CD");
+        assertThat(bad.reason()).isEqualTo(FaultReason.BAD_CONFIGURATION);
+        assertThat(m.faults.get(m.faults.size() - 1).reason()).as("the driver reads the guest CD through stage 2")
+                .isEqualTo(FaultReason.BAD_CONFIGURATION);
         // S1DSS terminate / bypass for requests without substream
         bind(Format.LINEAR, 4, DefaultSubstream.TERMINATE);
         assertThat(fault(dma(Pasid.NONE, VA, AccessType.READ)).record().name()).isEqualTo("F_STREAM_DISABLED");
@@ -313,6 +321,16 @@ class NestedTableBindTest {
                 new long[] {0x10L | vmid, 0},                                 // CMD_TLBI_NH_ALL
                 // one CMD_SYNC (CS=SIG_IRQ, MSIData 0 written over its own slot, MSIAddr = the slot): completed
                 new long[] {0, (m.reg("CMDQ_BASE") & 0x000F_FFFF_FFFF_FFE0L) + 16L * ((m.reg("CMDQ_PROD") - 1) & 0xFF)}});
+        // ranges too large for a few range commands, and granules that are no translation granule
+        n.invalidate(List.of(CacheInvalidation.asidRange(5, 0, 1L << 30, 1L << 17, true),
+                CacheInvalidation.range(1, 0, 1L << 30, 1L << 17, false),
+                CacheInvalidation.asidRange(5, VA & -0x2000L, 0x2000, 2, true)));
+        assertThat(lastCommands(5)).isDeepEqualTo(new long[][] {
+                {0x11L | vmid | 5L << 48, 0},
+                {0x10L | vmid, 0},
+                {0x12L | vmid | 5L << 48, (VA & -0x2000L) | 1},
+                {0x12L | vmid | 5L << 48, (VA & -0x2000L) + 0x2000 | 1},
+                lastCommands(1)[0]});
     }
 
     @Test
@@ -327,6 +345,40 @@ class NestedTableBindTest {
         // a stage 2 unmap under the guest's table: the whole ATC of the StreamID, after the TLBIs
         g.s2.unmap(IPA, 0x1000);
         assertThat(lastCommands(2)[0]).containsExactly(0x40L | (long) SID << 32, 52L);
+    }
+
+    @Test
+    void replacingStage2ByANestedBypassAndBackIsHitless() throws InterruptedException {
+        NestedDomain bypass = g.nest(new SmmuContextTableConfig(CD_TABLE, Format.LINEAR, 4, DefaultSubstream.BYPASS));
+        m.unit.attach(TestMachine.DEV, Pasid.NONE, g.s2);
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicLong faults = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicLong requests = new java.util.concurrent.atomic.AtomicLong();
+        Thread dmaThread = new Thread(() -> {
+            TranslationOutcome out = new TranslationOutcome();
+            while (!stop.get()) {
+                m.unit.dmaPort().translate(dev.iommukit.spi.dma.DmaRequest.of(SID, Pasid.NONE, IPA + 8, 4, AccessType.READ), out);
+                if (!out.isTranslated() || out.physicalAddress() != pa(IPA) + 8) {
+                    faults.incrementAndGet();
+                }
+                requests.incrementAndGet();
+            }
+        });
+        dmaThread.start();
+        while (requests.get() == 0) {
+            Thread.yield();
+        }
+        for (int i = 0; i < 60; i++) {
+            m.unit.attach(TestMachine.DEV, Pasid.NONE, i % 2 == 0 ? bypass : g.s2);
+            long seen = requests.get();
+            while (requests.get() < seen + 2) {
+                Thread.yield(); // let requests see every state
+            }
+        }
+        stop.set(true);
+        dmaThread.join();
+        assertThat(requests.get()).isPositive();
+        assertThat(faults.get()).as("no request saw an intermediate STE").isZero();
     }
 
     @Test

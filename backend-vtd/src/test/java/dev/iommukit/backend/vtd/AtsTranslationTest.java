@@ -100,6 +100,26 @@ class AtsTranslationTest {
     }
 
     @Test
+    void firstLevelUnmapOfAnAtsDeviceFollowsTheRidPasidIotlbInvalidationWithDevTlb() {
+        m.close();
+        m = new VtdMachine(Map.of("pagingLevel", "first"));
+        BackendDomain d = secondLevelDevice(true);
+        d.map(0x40_0000L, 0x80_0000L, 4096, 2, Permissions.READ);
+        long base = m.driver.invalidationQueue();
+        long from = m.hw.read64(IQT_REG);
+        d.unmap(0x40_0000L, 2 * 4096);
+        long to = m.hw.read64(IQT_REG);
+        assertThat((to - from + 8192) % 8192).as("p_iotlb, dev_tlb, inv_wait").isEqualTo(3 * 32);
+        long[] pIotlb = {m.memory.read64(base + from), m.memory.read64(base + from + 8)};
+        long[] devTlb = {m.memory.read64(base + (from + 32) % 8192), m.memory.read64(base + (from + 32) % 8192 + 8)};
+        assertThat(pIotlb[0]).as("p_iotlb page-selective, DID 2, PASID 0").isEqualTo(6L | 3L << 4 | 2L << 16);
+        assertThat(pIotlb[1]).isEqualTo(0x40_0000L | 1 | 1L << 6);
+        assertThat(devTlb[0]).as("dev_tlb for the RID_PASID translation")
+                .isEqualTo(3L | (SID & 0xFL) << 12 | (long) SID << 32 | (long) (SID >>> 4) << 52);
+        assertThat(devTlb[1]).as("S=1, two pages: bit 12 clear").isEqualTo(0x40_0000L | 1);
+    }
+
+    @Test
     void translationRequestWithDteClearIsRecordedAsSct5() {
         secondLevelDevice(false).map(0x1000, 0x5000, 4096, 1, Permissions.READ);
         long high = SID | 0x44L << 32 | 1L << 60 | 1L << 62 | 1L << 63;

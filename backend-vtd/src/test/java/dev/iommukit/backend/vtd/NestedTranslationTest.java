@@ -162,6 +162,21 @@ class NestedTranslationTest {
     }
 
     @Test
+    void fiveLevelGuestTablesAreWalkedFromThePml5() {
+        setUp();
+        guest.map(VA, GPA_DATA, 12, HandBuiltGuest.USER_RW);
+        long pml5 = guest.allocateTable();
+        guest.write(pml5, guest.root | HandBuiltGuest.USER_RW); // PML5E 0 -> the 4-level tree
+        NestedDomain nested = m.driver.allocateNestedDomain(parent, new VtdFirstLevelConfig(pml5, 57, Set.of()));
+        m.driver.attach(DEV, PASID, nested);
+        assertThat(dmaPa(VA + 0x10, AccessType.WRITE)).isEqualTo(HOST + GPA_DATA + 0x10);
+        assertThat(guest.read(pml5) & X86PagingEntry.A).as("A in the PML5E too").isNotZero();
+        long high = VA | 1L << 48; // canonical in 57 bits, PML5E 1 not present
+        assertFault(dma(high, AccessType.READ), 0, "SFS.2", 0x71, FaultReason.NOT_MAPPED, high, false, FaultStage.STAGE_1);
+        assertThat(nested.iovaToPhys(VA + 0x10)).isEqualTo(HOST + GPA_DATA + 0x10);
+    }
+
+    @Test
     void hardwareSetsAccessedAndDirtyInTheGuestsEntries() {
         setUp();
         bind(Set.of());
@@ -350,6 +365,21 @@ class NestedTranslationTest {
         // A guest table pointer to a GPA beyond guest RAM (not in the SL at all).
         guest.write(slots[1], (64L << 20) | HandBuiltGuest.USER_RW);
         assertFault(dma(VA, AccessType.READ), 2, "SSS.2", 0x79, FaultReason.NOT_MAPPED, VA, false, FaultStage.STAGE_2);
+    }
+
+    @Test
+    void guestTablesTheSecondLevelPutsOutsideRamAreFetchErrors() {
+        setUp();
+        long outside = 2L << 30; // RAM ends at 1 GiB
+        long[] slots = guest.map(VA, GPA_DATA, 12, HandBuiltGuest.USER_RW);
+        long pt = slots[3] & ~0xFFFL;
+        parent.unmap(pt, 4096);
+        parent.map(pt, outside, 4096, 1, Permissions.READ_WRITE);
+        bind(Set.of());
+        assertFault(dma(VA, AccessType.READ), 0, "SFS.1", 0x70, FaultReason.EXTERNAL_ABORT, VA, false, FaultStage.STAGE_1);
+        parent.unmap(guest.root, 4096);
+        parent.map(guest.root, outside + 0x1000, 4096, 1, Permissions.READ_WRITE);
+        assertFault(dma(VA, AccessType.READ), 1, "SFS.4", 0x73, FaultReason.EXTERNAL_ABORT, VA, false, FaultStage.STAGE_1);
     }
 
     @Test

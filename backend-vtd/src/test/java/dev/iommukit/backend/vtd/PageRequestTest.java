@@ -266,6 +266,20 @@ class PageRequestTest {
     }
 
     @Test
+    void preWithoutDteIsAnInvalidContextEntry() {
+        m.driver.probeDevice(DEV, 8);
+        m.driver.attach(DEV, Pasid.NONE, m.driver.allocateDomain(DomainType.PAGING, DomainOptions.DEFAULT));
+        long ce = m.contextEntryAddress(SID);
+        m.memory.write64(ce, m.memory.read64(ce) | 1L << 4);
+        m.submit(InvalidationDescriptor.contextCache(InvalidationDescriptor.CC_DEVICE, 0, SID, 0));
+        assertThat(m.dma(SID, Pasid.NONE, 0x1000, dev.iommukit.spi.dma.AccessType.READ).fault().record().name()).isEqualTo("SCT.4");
+        send(request(Pasid.NONE, 0x1000, false, 4, true));
+        assertThat(m.reported).extracting(f -> f.record().name()).containsExactly("SCT.4", "SCT.4");
+        assertThat(m.reported.get(1).record().words().get(1) >>> 28 & 1).as("T2: a page request").isEqualTo(1);
+        assertThat(responses).containsExactly(new PageResponseMessage(SID, Pasid.NONE, 4, PageResponseCode.INVALID_REQUEST));
+    }
+
+    @Test
     void pageRequestFromAnUnknownRequesterIsAnsweredInvalid() {
         int other = RequesterId.parse("09:00.0").value();
         m.hw.dmaPort().pageRequest(new PageRequestMessage(other, Pasid.NONE, 0x1000, true, false, false, false, 3, true));
@@ -404,6 +418,24 @@ class PageRequestTest {
         iqt = m.hw.read64(IQT_REG);
         d[0].unmap(0x1000, 4096);
         assertThat(queuedSince(iqt)).extracting(q -> InvalidationDescriptor.type(q[0])).as("no device TLB once ATS is off").containsExactly(2, 5);
+    }
+
+    @Test
+    void aQueueOutsideRamLosesTheDescriptorWithoutEscaping() {
+        enabledDevice();
+        m.hw.write32(PECTL_REG, ECTL_IM);
+        m.hw.write64(PQA_REG, 0x8000_0000L | 4);
+        send(request(PASID, 0x1000, false, 1, true));
+        assertThat(m.hw.read64(PQT_REG)).as("PQT still advances; the write to no memory is lost").isEqualTo(0x20);
+        assertThat(m.hw.read32(PRS_REG)).isEqualTo(PRS_PPR);
+        assertThat(responses).isEmpty();
+        // Software repairs PQA and resets the queue.
+        m.hw.write64(PQA_REG, prq() | 4);
+        m.hw.write64(PQH_REG, 0x20);
+        m.hw.write32(PRS_REG, PRS_PPR);
+        m.hw.write32(PECTL_REG, 0);
+        send(request(PASID, 0x2000, false, 2, true));
+        assertThat(m.pageRequests).extracting(PageRequest::pageAddress).containsExactly(0x2000L);
     }
 
     @Test

@@ -34,8 +34,13 @@ import java.util.function.IntPredicate;
  * guest's cache invalidations are carried out as commands carrying the host's StreamIDs and VMID.
  */
 final class NestedCdTableDomain implements NestedDomain {
-    /** A range TLBI by address covers at most this many granules per command ((NUM+1) * 2^SCALE). */
+    /** Without RIL, more granules than this are invalidated by ASID (or VMID) instead of one by one. */
     private static final long PER_PAGE_LIMIT = 64;
+    /**
+     * With RIL, ranges of more granules than this (32 * 2^26: a few commands of SCALE up to 26,
+     * well inside the 5-bit field) are invalidated by ASID (or VMID): a permitted over-invalidation.
+     */
+    private static final long RANGE_LIMIT = 32L << 26;
 
     private final PagingDomain parent;
     private final SmmuContextTableConfig config;
@@ -225,7 +230,8 @@ final class NestedCdTableDomain implements NestedDomain {
      * TLBI_NH_VA (with the guest's ASID) or TLBI_NH_VAA (any ASID) over the range: with IDR3.RIL
      * range commands (TG of the guest's granule, NUM/SCALE, TTL=0) where the granule size names
      * a translation granule, else one command per granule; beyond {@link #PER_PAGE_LIMIT}
-     * granules without RIL, TLBI_NH_ASID or TLBI_NH_ALL (a permitted over-invalidation).
+     * granules without RIL (or {@link #RANGE_LIMIT} with it), TLBI_NH_ASID or TLBI_NH_ALL (a
+     * permitted over-invalidation).
      */
     private void byAddress(int vmid, CacheInvalidation c, List<long[]> out) {
         boolean asid = c.hasArchId();
@@ -242,6 +248,10 @@ final class NestedCdTableDomain implements NestedDomain {
         }
         int shift = 10 + 2 * tg;
         long left = c.granules() * (c.granuleSize() >>> shift);
+        if (left > RANGE_LIMIT) {
+            out.add(asid ? Command.tlbiNhAsid(vmid, c.archId()) : Command.tlbiNhAll(vmid));
+            return;
+        }
         long va = c.address();
         while (left > 0) {
             if (left == 1) {

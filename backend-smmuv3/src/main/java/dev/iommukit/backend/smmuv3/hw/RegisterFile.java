@@ -207,12 +207,17 @@ final class RegisterFile implements Mmio {
                 }
             }
             case PRIQ_IRQ_CFG0 -> {
-                if (pri) {
+                if (priqIrqCfgWritable()) {
                     priqIrqCfg0 = value & 0x000F_FFFF_FFFF_FFFCL;
                 }
             }
             default -> Mmio.super.write64(offset, value);
         }
+    }
+
+    /** PRIQ_IRQ_CFG0..2 are guarded by IRQ_CTRL.PRIQ_IRQEN: read-only while it (or its ack) is 1. */
+    private boolean priqIrqCfgWritable() {
+        return pri && !IRQ_PRIQ_IRQEN.isSet(irqCtrl) && !IRQ_PRIQ_IRQEN.isSet(irqCtrlAck);
     }
 
     private static long queueBaseMask() {
@@ -283,12 +288,12 @@ final class RegisterFile implements Mmio {
             case PRIQ_BASE, PRIQ_BASE + 4 -> write64(PRIQ_BASE, half(priqBase, offset, value, PRIQ_BASE));
             case PRIQ_IRQ_CFG0, PRIQ_IRQ_CFG0 + 4 -> write64(PRIQ_IRQ_CFG0, half(priqIrqCfg0, offset, value, PRIQ_IRQ_CFG0));
             case PRIQ_IRQ_CFG1 -> {
-                if (pri) {
+                if (priqIrqCfgWritable()) {
                     priqIrqCfg1 = value;
                 }
             }
             case PRIQ_IRQ_CFG2 -> {
-                if (pri) {
+                if (priqIrqCfgWritable()) {
                     priqIrqCfg2 = value & (int) (PRIQ_IRQ_CFG2_LO.mask() | 0x3F);
                 }
             }

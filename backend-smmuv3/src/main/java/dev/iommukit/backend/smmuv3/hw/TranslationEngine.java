@@ -9,6 +9,7 @@ import dev.iommukit.backend.smmuv3.arch.L1StreamTableDescriptor;
 import dev.iommukit.backend.smmuv3.arch.StreamTableEntry;
 import dev.iommukit.backend.smmuv3.arch.StreamTableRegisters;
 import dev.iommukit.spi.device.RequesterId;
+import dev.iommukit.spi.dma.AccessType;
 import dev.iommukit.spi.dma.DmaPort;
 import dev.iommukit.spi.dma.DmaRequest;
 import dev.iommukit.spi.dma.TranslationOutcome;
@@ -16,6 +17,7 @@ import dev.iommukit.spi.domain.Permissions;
 import dev.iommukit.spi.fault.Fault;
 import dev.iommukit.spi.fault.FaultReason;
 import dev.iommukit.spi.fault.FaultStage;
+import dev.iommukit.spi.iopf.PageRequestMessage;
 import dev.iommukit.spi.memory.ExternalAbortException;
 import dev.iommukit.spi.memory.PhysicalMemory;
 import dev.iommukit.spi.tlb.TlbEntry;
@@ -179,9 +181,8 @@ final class TranslationEngine implements DmaPort {
      * out of range, fetch abort, V=0 or ILLEGAL), recording C_BAD_STREAMID (with RECINVSID),
      * F_STE_FETCH or C_BAD_STE when CR2.REC_CFG_ATS=1.
      */
-    int responsePasidRequired(dev.iommukit.spi.iopf.PageRequestMessage m) {
-        DmaRequest r = DmaRequest.of(m.rid(), m.pasid(), m.pageAddress(), 1, m.write() ? dev.iommukit.spi.dma.AccessType.WRITE
-                : dev.iommukit.spi.dma.AccessType.READ);
+    int responsePasidRequired(PageRequestMessage m) {
+        DmaRequest r = DmaRequest.of(m.rid(), m.pasid(), m.pageAddress(), 1, m.write() ? AccessType.WRITE : AccessType.READ);
         Failure failure = null;
         int ppar = -1;
         walkLock.readLock().lock();

@@ -10,6 +10,7 @@ import dev.iommukit.spi.device.Pasid;
 import dev.iommukit.spi.iopf.PageRequestMessage;
 import dev.iommukit.spi.iopf.PageResponseCode;
 import dev.iommukit.spi.iopf.PageResponseMessage;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -248,6 +249,14 @@ class PriQueueHardwareTest {
     @Test
     void priqRegistersLockWhileEnabled() {
         rig.enable();
+        rig.regs.write64(PRIQ_IRQ_CFG0, FREE);
+        rig.regs.write32(PRIQ_IRQ_CFG1, 5);
+        rig.regs.write32(PRIQ_IRQ_CFG2, -1);
+        assertThat(List.of(rig.regs.read64(PRIQ_IRQ_CFG0), (long) rig.regs.read32(PRIQ_IRQ_CFG1), (long) rig.regs.read32(PRIQ_IRQ_CFG2)))
+                .as("guarded by PRIQ_IRQEN").containsExactly(0L, 0L, 0L);
+        rig.regs.write32(IRQ_CTRL, 5);
+        rig.regs.write32(PRIQ_IRQ_CFG2, -1);
+        assertThat(rig.regs.read32(PRIQ_IRQ_CFG2) & 0xFFFF_FFFFL).as("LO, SH, MemAttr").isEqualTo(OVF | 0x3F);
         rig.regs.write64(PRIQ_BASE, FREE | 3);
         rig.regs.write32(PRIQ_PROD, 3);
         assertThat(rig.regs.read64(PRIQ_BASE)).isEqualTo(PRIQ | PRIQ_LOG2);

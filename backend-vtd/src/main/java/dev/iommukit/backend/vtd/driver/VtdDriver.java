@@ -87,7 +87,7 @@ public final class VtdDriver implements IommuUnit {
     private final FixedDomain identity;
     private InvalidationQueue queue;
     private final DeviceTlbInvalidations deviceTlbs = new DeviceTlbInvalidations();
-    private PageRequestQueue pageRequestQueue;
+    private volatile PageRequestQueue pageRequestQueue;
     private volatile boolean open = true;
     private long rootTable;
     private boolean closed;
