@@ -214,6 +214,34 @@ class VtdGuestPasidBindTest {
         assertThat(done.get()).isGreaterThanOrEqualTo(200);
     }
 
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+    void unbindingOrClosingDrainsThePageRequestsOfTheGuestPasid(boolean close) throws Exception {
+        GuestPageTable pt = guest.newPageTable(GuestPageTable.Format.X86_64_4LEVEL);
+        pt.map(GVA, DATA, 0x1000, Permissions.READ);
+        int pasid = container.allocateGuestPasid();
+        container.bindGuestPasid(dev, pasid, new VtdFirstLevelConfig(pt.root(), 48, Set.of()));
+        dev.enablePageRequests();
+        dev.onPageRequest(request -> { });
+        java.util.concurrent.atomic.AtomicReference<DmaResult> result = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread dma = new Thread(() -> result.set(dev.read(GVA + 0x10_0000, new byte[8], DmaAttributes.pasid(pasid))), "guest-dma");
+        dma.start();
+        while (dev.pendingPageRequests().isEmpty() && dma.isAlive()) {
+            Thread.sleep(1);
+        }
+        assertThat(dev.pendingPageRequests()).singleElement().satisfies(p -> assertThat(p.pasid()).isEqualTo(pasid));
+
+        if (close) {
+            container.close();
+        } else {
+            container.unbindGuestPasid(dev, pasid);
+        }
+        assertThat(dev.pendingPageRequests()).as("answered as invalid by the drain").isEmpty();
+        dma.join(5_000);
+        assertThat(dma.isAlive()).isFalse();
+        assertThat(result.get().fault().record().name()).isEqualTo("INVALID_REQUEST");
+    }
+
     @Test
     void closingTheContainerUnbindsEveryGuestPasidAndFreesIt() {
         GuestPageTable pt = guest.newPageTable(GuestPageTable.Format.X86_64_4LEVEL);
