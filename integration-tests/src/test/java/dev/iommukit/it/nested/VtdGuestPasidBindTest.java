@@ -414,6 +414,46 @@ class VtdGuestPasidBindTest {
         finish(run, "after close");
     }
 
+    @Test
+    void unbindingAnMdevsGuestPasidAnswersItsPendingPageRequest() throws Exception {
+        Run run = new Run();
+        parentDevice.enablePageRequests();
+        // only bounds how long a device left unanswered waits; an answered request never needs it
+        parentDevice.setPageResponseTimeout(java.time.Duration.ofSeconds(2));
+        HoldingHandler h = new HoldingHandler();
+        Registration reg = parentDevice.onPageRequest(h);
+        CompletableFuture<DmaResult> dma = onDmaThread("dma-mdev", () -> run.mdev.write(GVA2 + 8 * PAGE, pattern(9, 64), at(run.mdevPasid)));
+        PendingPageRequest p = h.awaitHeld();
+        assertThat(p.pasid()).isEqualTo(run.mdevPasid);
+        run.container.unbindGuestPasid(run.mdev, run.mdevPasid);
+        assertThat(p.isAnswered()).isTrue();
+        assertFailedWithResponse(await(dma), PageResponseCode.INVALID_REQUEST);
+        reg.close();
+        parentDevice.disablePageRequests();
+        run.container.close();
+        finish(run, "after close");
+    }
+
+    @Test
+    void detachingAnMdevAnswersThePendingPageRequestOfItsOwnPasid() throws Exception {
+        Run run = new Run();
+        run.container.unbindGuestPasid(run.mdev, run.mdevPasid);
+        parentDevice.enablePageRequests();
+        parentDevice.setPageResponseTimeout(java.time.Duration.ofSeconds(2));
+        HoldingHandler h = new HoldingHandler();
+        Registration reg = parentDevice.onPageRequest(h);
+        CompletableFuture<DmaResult> dma = onDmaThread("dma-mdev", () -> run.mdev.write(RAM + 8 * PAGE, pattern(10, 64)));
+        PendingPageRequest p = h.awaitHeld();
+        assertThat(p.pasid()).isEqualTo(run.mdev.pasid().getAsInt());
+        run.container.detach(run.mdev);
+        assertThat(p.isAnswered()).isTrue();
+        assertFailedWithResponse(await(dma), PageResponseCode.INVALID_REQUEST);
+        reg.close();
+        parentDevice.disablePageRequests();
+        run.container.close();
+        finish(run, "after close");
+    }
+
     /** Guest closed, mdev removed, VMM exited, then nothing of the run may be left. */
     private void finish(Run run, String when) {
         run.guest.close();
