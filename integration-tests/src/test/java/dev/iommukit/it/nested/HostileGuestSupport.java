@@ -178,4 +178,56 @@ final class HostileGuestSupport {
             }
         }
     }
+
+    /** A support for another thread's DMA: its own random stream (from {@code seed + 1 + index}), log and counts, the same stage 2. */
+    HostileGuestSupport worker(int index) {
+        HostileGuestSupport w = new HostileGuestSupport(seed + 1 + index, guest, vendorFormat);
+        w.allowedPages.addAll(allowedPages);
+        return w;
+    }
+
+    /**
+     * Runs {@code steps} guest actions on this thread while each of {@code workers} issues DMA on
+     * its own thread, until the guest is done or a worker fails; a worker's failure is rethrown.
+     */
+    void concurrently(List<HostileGuestSupport> workers, int steps, java.util.function.Consumer<HostileGuestSupport> dmaStep,
+                      Runnable guestStep) {
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        List<Throwable> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
+        List<Thread> threads = new java.util.ArrayList<>();
+        for (HostileGuestSupport w : workers) {
+            Thread t = new Thread(() -> {
+                try {
+                    while (!stop.get()) {
+                        w.step++;
+                        dmaStep.accept(w);
+                    }
+                } catch (Throwable e) {
+                    failures.add(e);
+                    stop.set(true);
+                }
+            }, "hostile-dma-" + w.seed);
+            t.setDaemon(true);
+            threads.add(t);
+            t.start();
+        }
+        try {
+            for (step = 0; step < steps && !stop.get(); step++) {
+                guestStep.run();
+            }
+        } finally {
+            stop.set(true);
+            for (Thread t : threads) {
+                try {
+                    t.join(java.util.concurrent.TimeUnit.SECONDS.toMillis(NestedFixtures.PATIENCE_SECONDS));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                assertThat(t.isAlive()).as(t.getName() + " stopped").isFalse();
+            }
+        }
+        if (!failures.isEmpty()) {
+            throw new AssertionError("a DMA thread failed while the guest ran on (" + context() + ")", failures.get(0));
+        }
+    }
 }

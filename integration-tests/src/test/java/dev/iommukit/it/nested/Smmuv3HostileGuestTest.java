@@ -41,6 +41,7 @@ import org.junit.jupiter.api.Test;
 class Smmuv3HostileGuestTest {
     private static final long SEED = HostileGuestSupport.seed(0x5A17_2026L);
     private static final int STEPS = HostileGuestSupport.steps(4000);
+    private static final int CONCURRENT_STEPS = STEPS / 2;
     private static final long RAM = 128L << 10;
     private static final int DATA_PAGES = 8;
     private static final int CD_BITS = 3;
@@ -101,8 +102,7 @@ class Smmuv3HostileGuestTest {
             };
             reboot.run();
 
-            for (h.step = 0; h.step < STEPS; h.step++) {
-                double r = h.rnd.nextDouble();
+            java.util.function.DoubleConsumer guestAction = r -> {
                 if (r < 0.015) {
                     h.control("the guest rebuilds its tables and attaches them again", reboot);
                 } else if (r < 0.2) {
@@ -133,12 +133,24 @@ class Smmuv3HostileGuestTest {
                         }
                         c.attachPasidTable(whole, new SmmuContextTableConfig(address, format, bits, dss));
                     });
+                }
+            };
+            for (h.step = 0; h.step < STEPS; h.step++) {
+                double r = h.rnd.nextDouble();
+                if (r < 0.32) {
+                    guestAction.accept(r);
                 } else {
                     dmaStep(h, whole, neighbour, gvas);
                 }
             }
             assertThat(h.translations).as("some DMA succeeded: the run exercised translations").isPositive();
             assertThat(h.faults).as("some DMA faulted").isPositive();
+
+            // DMA on other threads while the guest goes on: walks racing with the guest's writes and invalidations
+            List<HostileGuestSupport> workers = List.of(h.worker(0), h.worker(1));
+            h.concurrently(workers, CONCURRENT_STEPS, w -> dmaStep(w, whole, neighbour, gvas),
+                    () -> guestAction.accept(h.rnd.nextDouble() * 0.32));
+            assertThat(workers.get(0).translations + workers.get(1).translations).as("concurrent DMA succeeded too").isPositive();
 
             // the unit still translates a well-formed guest exactly
             for (long gpa = 0; gpa < DATA_PAGES * PAGE; gpa += PAGE) {

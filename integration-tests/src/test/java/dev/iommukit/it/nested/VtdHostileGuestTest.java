@@ -44,6 +44,7 @@ import org.junit.jupiter.api.Test;
 class VtdHostileGuestTest {
     private static final long SEED = HostileGuestSupport.seed(0x1F0F_2026L);
     private static final int STEPS = HostileGuestSupport.steps(4000);
+    private static final int CONCURRENT_STEPS = STEPS / 2;
     private static final long RAM = 128L << 10;
     private static final int DATA_PAGES = 8;
     /** FRCD.FR codes of a second-level translation (SFS.6-8, SSS.1-6, SGN.5, SGN.7). */
@@ -107,8 +108,7 @@ class VtdHostileGuestTest {
             int auxPasid = mdev.pasid().getAsInt();
             List<Integer> pasids = List.of(devicePasid, mdevPasid, spare, auxPasid);
 
-            for (h.step = 0; h.step < STEPS; h.step++) {
-                double r = h.rnd.nextDouble();
+            java.util.function.DoubleConsumer guestAction = r -> {
                 if (r < 0.015) {
                     h.control("the guest rebuilds its tables and binds them again", reboot);
                 } else if (r < 0.2) {
@@ -153,12 +153,24 @@ class VtdHostileGuestTest {
                             c.bindGuestPasid(whole, pasid, new VtdFirstLevelConfig(flptr, width, flags));
                         }
                     });
+                }
+            };
+            for (h.step = 0; h.step < STEPS; h.step++) {
+                double r = h.rnd.nextDouble();
+                if (r < 0.32) {
+                    guestAction.accept(r);
                 } else {
                     dmaStep(h, whole, parentDevice, mdev, gvas, pasids);
                 }
             }
             assertThat(h.translations).as("some DMA succeeded: the run exercised translations").isPositive();
             assertThat(h.faults).as("some DMA faulted").isPositive();
+
+            // DMA on other threads while the guest goes on: walks racing with the guest's writes and invalidations
+            List<HostileGuestSupport> workers = List.of(h.worker(0), h.worker(1));
+            h.concurrently(workers, CONCURRENT_STEPS, w -> dmaStep(w, whole, parentDevice, mdev, gvas, pasids),
+                    () -> guestAction.accept(h.rnd.nextDouble() * 0.32));
+            assertThat(workers.get(0).translations + workers.get(1).translations).as("concurrent DMA succeeded too").isPositive();
 
             // the unit still translates a well-formed guest exactly
             for (int pasid : List.of(devicePasid, mdevPasid, spare)) {
