@@ -58,6 +58,8 @@ public final class Device {
     /** Processes bound for SVA by PASID, readable without the machine lock. */
     private final java.util.concurrent.ConcurrentHashMap<Integer, Process> svaByPasid = new java.util.concurrent.ConcurrentHashMap<>();
     private final java.util.concurrent.atomic.AtomicInteger nextGroupIndex = new java.util.concurrent.atomic.AtomicInteger();
+    /** PASIDs (Pasid.NONE: requests without PASID) attached to an identity domain: no ATS there, as Linux does. */
+    private final java.util.Set<Integer> identityAttached = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile long pageResponseTimeoutNanos = java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
     /** How many times one page of a transfer is retried after a successful page response. */
     private static final int PAGE_REQUEST_RETRIES = 3;
@@ -485,6 +487,11 @@ public final class Device {
         if (next != null) {
             next.attachments.add(new Domain.Attachment(this, pasid));
         }
+        if (next != null && next.type() == DomainType.IDENTITY) {
+            identityAttached.add(pasid);
+        } else {
+            identityAttached.remove(pasid);
+        }
         if (pasid == Pasid.NONE) {
             domain = next;
             if (pageRequestsEnabled && previous instanceof NestedDomain n && n.isContextTable()) {
@@ -578,7 +585,7 @@ public final class Device {
             long a = address + done;
             int chunk = (int) Math.min(buffer.length - done, 4096 - (a & 0xFFF));
             DmaRequest request = new DmaRequest(ridValue, attributes.pasid(), a, chunk, access, attributes.execute(), attributes.privileged());
-            if (pageRequestsEnabled) {
+            if (pageRequestsEnabled && !identityAttached.contains(request.pasid())) {
                 translateWithPageRequests(request, out);
             } else {
                 translate(request, out);
@@ -612,7 +619,8 @@ public final class Device {
      * Enables ATS and page requests (PCIe PRI) for this device: from now on its transfers
      * ({@link #read}, {@link #write}) ask the IOMMU for translations first and send a page request
      * for a page that is missing or lacks the access, then retry once the response says success.
-     * {@link #translate} stays an untranslated request. Needs {@link Capability#PAGE_REQUEST}.
+     * {@link #translate} stays an untranslated request, and so do transfers at an identity domain
+     * (no ATS there, as Linux does). Needs {@link Capability#PAGE_REQUEST}.
      */
     public void enablePageRequests() {
         synchronized (unit.machine.lock) {

@@ -17,6 +17,10 @@ package dev.iommukit.backend.vtd.arch;
 public record ScalableContextEntry(boolean p, boolean fpd, boolean dte, boolean paside, boolean pre, int pdts, long pasidDirPtr,
                                    int ridPasid, boolean ridPriv) {
     public static final int SIZE = 32;
+    /** qword 0 DTE (bit 2): device-TLB enable, translation and translated requests allowed. */
+    public static final long DTE = 1L << 2;
+    /** qword 0 PRE (bit 4): page requests allowed (needs DTE). */
+    public static final long PRE = 1L << 4;
     /** qword 0 reserved bits 8:5. */
     public static final long QW0_RESERVED = Bits.mask(8, 5);
     /** qword 1 reserved bits 127:85 (63:21 within qword 1). */

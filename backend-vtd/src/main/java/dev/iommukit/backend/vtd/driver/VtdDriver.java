@@ -50,7 +50,9 @@ import java.util.BitSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * The driver half of a VT-d unit in scalable mode. It reaches the hardware only through
@@ -644,11 +646,11 @@ public final class VtdDriver implements IommuUnit {
     private void setContextAts(RequesterId rid, DeviceState dev, boolean on) {
         long slot = contextSlot(rid);
         long qw0 = memory.read64(slot);
-        long bits = 1L << 2 | 1L << 4; // DTE, PRE (digest §3.2)
+        long bits = ScalableContextEntry.DTE | ScalableContextEntry.PRE;
         memory.write64(slot, on ? qw0 | bits : qw0 & ~bits);
         List<long[]> descriptors = new ArrayList<>();
         descriptors.add(InvalidationDescriptor.contextCache(InvalidationDescriptor.CC_DEVICE, 0, dev.rid, 0));
-        java.util.Set<Integer> dids = new java.util.TreeSet<>();
+        Set<Integer> dids = new TreeSet<>();
         for (DriverDomain d : dev.attached.values()) {
             dids.add(d.invalidationTags().did());
         }

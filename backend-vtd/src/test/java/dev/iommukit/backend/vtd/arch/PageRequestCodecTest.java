@@ -180,6 +180,8 @@ class PageRequestCodecTest {
         assertThat(decoded.pds()).isTrue();
         ScalableContextEntry ce = new ScalableContextEntry(true, false, true, false, true, 0, 0x5000, 0, false);
         assertThat(ce.encode()[0]).isEqualTo(1L | 1L << 2 | 1L << 4 | 0x5000L);
+        assertThat(ScalableContextEntry.DTE).isEqualTo(1L << 2);
+        assertThat(ScalableContextEntry.PRE).isEqualTo(1L << 4);
         ScalableContextEntry back = ScalableContextEntry.decode(ce.encode()[0], ce.encode()[1]);
         assertThat(back.dte()).isTrue();
         assertThat(back.pre()).isTrue();
