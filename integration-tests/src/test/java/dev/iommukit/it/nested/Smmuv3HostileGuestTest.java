@@ -35,7 +35,7 @@ import org.junit.jupiter.api.Test;
  * again with wild STE fields of its own (S1ContextPtr, S1Fmt, S1CDMax, S1DSS), and sends random
  * CFGI_CD / TLBI_NH_* through the container, while the device DMAs at random addresses and
  * substreams. No exception may escape, every translation must land in the guest's stage 2, every
- * fault must carry the SMMUv3 event record, and an event's S2 bit must agree with the fault's
+ * fault must carry the SMMUv3 event record (or the PCIe response ending an ATS transfer), and an event's S2 bit must agree with the fault's
  * stage. Afterwards the unit still translates a well-formed guest exactly, and nothing is left.
  */
 class Smmuv3HostileGuestTest {
@@ -64,6 +64,7 @@ class Smmuv3HostileGuestTest {
             Guest guest = Guest.create(c, RAM);
             HostileGuestSupport h = new HostileGuestSupport(SEED, guest, "smmuv3-event");
             h.allowStage2((dev.iommukit.api.PagingDomain) whole.domain());
+            dev.iommukit.api.Registration requests = HostileGuestSupport.answerPageRequests(whole);
 
             var caps = whole.unit().capabilities();
             List<SmmuContextTableConfig.Format> formats = new ArrayList<>();
@@ -166,6 +167,8 @@ class Smmuv3HostileGuestTest {
             assertThat(canary.read(canaryVa, (int) (4 * PAGE))).as("memory outside the guest untouched")
                     .isEqualTo(NestedFixtures.pattern(98, (int) (4 * PAGE)));
 
+            requests.close();
+            whole.disablePageRequests();
             c.close();
             guest.close();
             vmm.exit();

@@ -70,6 +70,7 @@ class VtdHostileGuestTest {
             HostileGuestSupport h = new HostileGuestSupport(SEED, guest, "vtd-frcd");
             h.allowStage2((PagingDomain) whole.domain());
             h.allowStage2(parentDevice.auxDomains().keySet().stream().map(PagingDomain.class::cast).findFirst().orElseThrow());
+            dev.iommukit.api.Registration requests = HostileGuestSupport.answerPageRequests(whole);
 
             var caps = whole.unit().capabilities();
             List<Integer> widths = new ArrayList<>();
@@ -203,6 +204,8 @@ class VtdHostileGuestTest {
             assertThat(canary.read(canaryVa, (int) (4 * PAGE))).as("memory outside the guest untouched")
                     .isEqualTo(NestedFixtures.pattern(99, (int) (4 * PAGE)));
 
+            requests.close();
+            whole.disablePageRequests();
             c.close();
             guest.close();
             vmm.exit();
