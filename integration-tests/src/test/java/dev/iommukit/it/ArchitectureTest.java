@@ -63,4 +63,15 @@ class ArchitectureTest {
                     .should().dependOnClassesThat().resideInAPackage(root + ".driver..").check(classes);
         }
     }
+
+    @Test
+    void theGuestModelBuildsOnTheApiAndTheMdevCoreOnly() {
+        noClasses().that().resideInAPackage("dev.iommukit.guest..")
+                .should().dependOnClassesThat().resideInAnyPackage("dev.iommukit.backend..", "dev.iommukit.conformance..",
+                        "dev.iommukit.cli..")
+                .check(classes);
+        noClasses().that().resideInAnyPackage("dev.iommukit.spi..", "dev.iommukit.api..", "dev.iommukit.mdev..")
+                .should().dependOnClassesThat().resideInAPackage("dev.iommukit.guest..")
+                .check(classes);
+    }
 }

@@ -8,7 +8,11 @@ import dev.iommukit.api.DmaResult;
 import dev.iommukit.api.Machine;
 import dev.iommukit.api.PagingDomain;
 import dev.iommukit.api.Process;
+import dev.iommukit.guest.Guest;
+import dev.iommukit.guest.GuestContextTable;
+import dev.iommukit.guest.GuestPageTable;
 import dev.iommukit.mdev.Container;
+import dev.iommukit.mdev.ContainerType;
 import dev.iommukit.mdev.Mdev;
 import dev.iommukit.mdev.MdevCore;
 import dev.iommukit.mdev.MdevParent;
@@ -17,9 +21,13 @@ import dev.iommukit.spi.dma.AccessType;
 import dev.iommukit.spi.domain.Permissions;
 import dev.iommukit.spi.fault.Fault;
 import dev.iommukit.spi.fault.FaultReason;
+import dev.iommukit.spi.nested.CacheInvalidation;
+import dev.iommukit.spi.nested.SmmuContextTableConfig;
+import dev.iommukit.spi.nested.VtdFirstLevelConfig;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
@@ -93,6 +101,54 @@ class ReadmeExamplesTest {
                 m.device("00:04.0").unbindSva(app);
                 assertThat(m.pasidsInUse()).isZero();
             }
+        }
+    }
+
+    @Test
+    void nestedTranslation() {
+        try (Machine m = Machine.vtd().build()) {
+            MdevCore bus = new MdevCore(m);
+            Process vmm = m.newProcess("qemu");
+            Device dev = m.device("00:03.0");
+            long gva = 0x7f00_0000_0000L;
+            long gpa = 0x10_0000L;
+            byte[] buffer = new byte[16];
+            Container c = bus.newContainer(vmm, ContainerType.TYPE1_NESTING);
+            c.attach(dev);
+            Guest guest = Guest.create(c, 16 << 20);
+            guest.memory().write(gpa, "nested".getBytes(StandardCharsets.US_ASCII));
+            GuestPageTable pt = guest.newPageTable(GuestPageTable.Format.X86_64_4LEVEL);
+            pt.map(gva, gpa, 0x1000, Permissions.READ_WRITE);
+            int pasid = c.allocateGuestPasid();
+            c.bindGuestPasid(dev, pasid, new VtdFirstLevelConfig(pt.root(), 48, Set.of()));
+            DmaResult r = dev.read(gva, buffer, DmaAttributes.pasid(pasid));
+            assertThat(r.physicalAddress()).isEqualTo(guest.hostPhysical(gpa));
+            assertThat(new String(buffer, 0, 6, StandardCharsets.US_ASCII)).isEqualTo("nested");
+            pt.unmap(gva, 0x1000);
+            assertThat(dev.translate(gva, AccessType.READ, DmaAttributes.pasid(pasid)).ok()).as("not seen by the IOMMU ...").isTrue();
+            c.invalidateGuestCaches(dev, List.of(CacheInvalidation.range(pasid, gva, 0x1000, 1, true)));
+            assertThat(dev.translate(gva, AccessType.READ, DmaAttributes.pasid(pasid)).faulted()).as("... until now").isTrue();
+            c.close();
+            assertThat(m.pasidsInUse()).isZero();
+            assertThat(dev.domain()).isNull();
+        }
+        try (Machine m = Machine.smmuv3().build()) {
+            MdevCore bus = new MdevCore(m);
+            Process vmm = m.newProcess("qemu");
+            Device dev = m.device("00:03.0");
+            long gva = 0x40_0000_0000L;
+            long gpa = 0x10_0000L;
+            Container c = bus.newContainer(vmm, ContainerType.TYPE1_NESTING);
+            c.attach(dev);
+            Guest guest = Guest.create(c, 16 << 20);
+            GuestPageTable pt = guest.newPageTable(GuestPageTable.Format.AARCH64_4K_48BIT);
+            pt.map(gva, gpa, 0x1000, Permissions.READ_WRITE);
+            GuestContextTable cds = guest.newContextTable(4);
+            cds.writeContextDescriptor(1, pt, 7);
+            c.attachPasidTable(dev, cds.config(SmmuContextTableConfig.DefaultSubstream.TERMINATE));
+            assertThat(dev.translate(gva, AccessType.WRITE, DmaAttributes.pasid(1)).physicalAddress()).isEqualTo(guest.hostPhysical(gpa));
+            c.close();
+            assertThat(m.pasidsInUse()).isZero();
         }
     }
 }
