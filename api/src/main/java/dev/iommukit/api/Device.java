@@ -768,10 +768,7 @@ public final class Device {
     }
 
     private void sendResponse(dev.iommukit.spi.iopf.PageRequest request, PageResponseCode code) {
-        if (unit.machine.isClosed()) {
-            return;
-        }
-        unit.driver.respondPageRequest(request, code);
+        unit.respond(request, code);
     }
 
     /**

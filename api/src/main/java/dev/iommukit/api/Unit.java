@@ -28,6 +28,9 @@ public final class Unit {
     private Domain blocked;
     private Domain identity;
     private int domainCounter;
+    /** Orders page responses (sent from any thread) before the driver's close. */
+    private final Object responseLock = new Object();
+    private boolean driverClosed;
 
     Unit(Machine machine, IommuBackend backend, IommuUnit driver, String name) {
         this.machine = machine;
@@ -50,10 +53,22 @@ public final class Unit {
             Device d = devicesByRid.get(request.requester().value());
             if (d != null) {
                 d.pageRequestArrived(request, sequence);
-            } else if (request.last() && !machine.isClosed()) {
-                driver.respondPageRequest(request, dev.iommukit.spi.iopf.PageResponseCode.INVALID_REQUEST);
+            } else if (request.last()) {
+                respond(request, dev.iommukit.spi.iopf.PageResponseCode.INVALID_REQUEST);
             }
         });
+    }
+
+    /**
+     * Sends a page response unless the unit was closed: a machine closing with requests pending
+     * answers them while its units are still open, so devices waiting for them stop waiting.
+     */
+    void respond(dev.iommukit.spi.iopf.PageRequest request, dev.iommukit.spi.iopf.PageResponseCode code) {
+        synchronized (responseLock) {
+            if (!driverClosed) {
+                driver.respondPageRequest(request, code);
+            }
+        }
     }
 
     public String name() {
@@ -217,6 +232,9 @@ public final class Unit {
         }
         if (identity != null) {
             identity.backend.free();
+        }
+        synchronized (responseLock) {
+            driverClosed = true;
         }
         driver.close();
     }

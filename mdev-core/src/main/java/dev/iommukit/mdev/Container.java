@@ -265,6 +265,7 @@ public final class Container implements AutoCloseable {
                 mdev.restorePasid(pasid);
                 throw e;
             }
+            mdev.awaitDmaQuiet();
             forgetMdev(mdev, domain);
             domain.close();
         }
@@ -763,6 +764,7 @@ public final class Container implements AutoCloseable {
                 }
                 throw e;
             }
+            b.mdev().ifPresent(Mdev::awaitDmaQuiet);
         }
         b.domain().close();
     }
@@ -864,6 +866,7 @@ public final class Container implements AutoCloseable {
                 Mdev mdev = e.getKey();
                 mdev.revokePasid();
                 failure = attempt(failure, () -> mdev.iommuDevice().detachAuxDomain(e.getValue()));
+                mdev.awaitDmaQuiet();
                 failure = attempt(failure, () -> forgetMdev(mdev, e.getValue()));
                 auxDomains.remove(mdev);
                 mdev.detached();

@@ -36,7 +36,11 @@ public final class Mdev {
     private final UUID uuid;
     private final MdevType type;
     private final MdevParent parent;
-    /** Readers are DMAs in flight; revoking the PASID takes it exclusively, so it waits for them. */
+    /**
+     * Readers are DMAs in flight. A revoke first stops new DMAs from carrying the PASID, then the
+     * caller detaches it (which drains its page requests, so a DMA waiting for a page response
+     * ends), then {@link #awaitDmaQuiet} waits for the DMAs still in flight.
+     */
     private final StampedLock dmaGate = new StampedLock();
     private volatile int pasid = Pasid.NONE;
     /** Guest PASIDs bound for this mdev through its container (sorted, replaced whole on change). */
@@ -210,14 +214,15 @@ public final class Mdev {
         pasid = auxPasid;
     }
 
-    /** Takes the PASID away and returns once no DMA that could still carry it is in flight. */
+    /** Takes the PASID away from DMAs that start from now on; those in flight keep it. */
     void revokePasid() {
+        pasid = Pasid.NONE;
+    }
+
+    /** Returns once no DMA that started before the last revoke is in flight any more. */
+    void awaitDmaQuiet() {
         long stamp = dmaGate.writeLock();
-        try {
-            pasid = Pasid.NONE;
-        } finally {
-            dmaGate.unlockWrite(stamp);
-        }
+        dmaGate.unlockWrite(stamp);
     }
 
     /** Lets the mdev's DMA carry guest PASID {@code p} (bound at its parent already). */
@@ -228,14 +233,9 @@ public final class Mdev {
         guestPasids = next;
     }
 
-    /** Takes guest PASID {@code p} away and returns once no DMA that could still carry it is in flight. */
+    /** Takes guest PASID {@code p} away from DMAs that start from now on; see {@link #awaitDmaQuiet}. */
     void revokeGuestPasid(int p) {
-        long stamp = dmaGate.writeLock();
-        try {
-            guestPasids = Arrays.stream(guestPasids).filter(x -> x != p).toArray();
-        } finally {
-            dmaGate.unlockWrite(stamp);
-        }
+        guestPasids = Arrays.stream(guestPasids).filter(x -> x != p).toArray();
     }
 
     /** Gives back a PASID revoked by a detach that then failed. */
