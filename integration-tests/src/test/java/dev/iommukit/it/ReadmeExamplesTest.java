@@ -6,6 +6,9 @@ import dev.iommukit.api.Device;
 import dev.iommukit.api.DmaAttributes;
 import dev.iommukit.api.DmaResult;
 import dev.iommukit.api.Machine;
+import dev.iommukit.api.PageRequestHandler;
+import dev.iommukit.api.PendingPageRequest;
+import dev.iommukit.api.Registration;
 import dev.iommukit.api.PagingDomain;
 import dev.iommukit.api.Process;
 import dev.iommukit.guest.Guest;
@@ -100,6 +103,40 @@ class ReadmeExamplesTest {
                 dev.unbindSva(app);
                 m.device("00:04.0").unbindSva(app);
                 assertThat(m.pasidsInUse()).isZero();
+            }
+        }
+    }
+
+    @Test
+    void ioPageFaults() throws Exception {
+        for (Machine.Builder preset : List.of(Machine.smmuv3(), Machine.vtd())) {
+            try (Machine m = preset.build()) {
+                Device dev = m.device("00:03.0");
+                byte[] data = "iopf".getBytes(StandardCharsets.US_ASCII);
+                Process app = m.newProcess("app");
+                long va = app.mmapLazy(0x10000, Permissions.READ_WRITE);
+                assertThat(app.resolve(va)).as("no page until first touch").isEqualTo(-1);
+                int pasid = dev.bindSva(app);
+                dev.enablePageRequests();
+                List<PendingPageRequest> seen = new ArrayList<>();
+                PageRequestHandler svaFaultIn = PageRequestHandler.svaFaultIn();
+                Registration h = dev.onPageRequest(r -> {
+                    synchronized (seen) {
+                        seen.add(r);
+                    }
+                    svaFaultIn.onPageRequest(r);
+                });
+                DmaResult w = dev.write(va, data, DmaAttributes.pasid(pasid));
+                assertThat(w.ok()).isTrue();
+                assertThat(w.physicalAddress()).isEqualTo(app.resolve(va));
+                assertThat(app.read(va, data.length)).containsExactly(data);
+                assertThat(seen).hasSize(1);
+                assertThat(seen.get(0).request().pageAddress()).isEqualTo(va);
+                assertThat(seen.get(0).request().record().words()).isNotEmpty();
+                dev.unbindSva(app);
+                assertThat(m.pasidsInUse()).isZero();
+                h.close();
+                dev.disablePageRequests();
             }
         }
     }
