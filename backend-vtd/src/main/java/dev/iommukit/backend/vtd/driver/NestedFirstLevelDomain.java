@@ -12,7 +12,6 @@ import dev.iommukit.spi.error.BusyException;
 import dev.iommukit.spi.error.IommuException;
 import dev.iommukit.spi.error.NotSupportedException;
 import dev.iommukit.spi.fault.FaultStage;
-import dev.iommukit.spi.memory.ExternalAbortException;
 import dev.iommukit.spi.memory.PhysicalMemory;
 import dev.iommukit.spi.nested.CacheInvalidation;
 import dev.iommukit.spi.nested.InvalidationBatchResult;
@@ -167,32 +166,10 @@ final class NestedFirstLevelDomain implements DriverDomain, NestedDomain {
      */
     @Override
     public long iovaToPhys(long iova) {
-        int levels = config.levels();
-        if (!X86PagingEntry.canonical(iova, config.addressWidth())) {
-            return -1;
-        }
-        long table = config.firstLevelPointer();
-        try {
-            for (int level = 0; level < levels; level++) {
-                int shift = 12 + 9 * (levels - 1 - level);
-                long slot = parent.iovaToPhys(table + ((iova >>> shift) & 0x1FF) * 8);
-                if (slot < 0) {
-                    return -1;
-                }
-                long e = memory.read64(slot);
-                if (!X86PagingEntry.present(e)) {
-                    return -1;
-                }
-                if (shift == 12 || (X86PagingEntry.pageSize(e) && (shift == 21 || shift == 30))) {
-                    return parent.iovaToPhys(X86PagingEntry.address(e, shift) | (iova & ((1L << shift) - 1)));
-                }
-                table = X86PagingEntry.address(e, 12);
-            }
-        } catch (ExternalAbortException | IllegalArgumentException e) {
-            return -1;
-        }
-        return -1;
+        return FirstLevelLookup.lookup(memory, config.firstLevelPointer(), config.levels(), config.addressWidth(), iova,
+                parent::iovaToPhys);
     }
+
 
     /**
      * Which level denied a write to {@code address} (an SGN.6 fault record): the first level when

@@ -7,7 +7,6 @@ import dev.iommukit.spi.domain.DomainInfo;
 import dev.iommukit.spi.domain.DomainType;
 import dev.iommukit.spi.domain.SvaDomain;
 import dev.iommukit.spi.error.IommuException;
-import dev.iommukit.spi.memory.ExternalAbortException;
 import dev.iommukit.spi.memory.PhysicalMemory;
 import dev.iommukit.spi.pgtable.x86.X86PagingEntry;
 import java.util.ArrayList;
@@ -127,27 +126,10 @@ final class SharedVirtualDomain implements DriverDomain, SvaDomain {
     /** Walks the CPU's 4-level tables read-only (never sets A/D); -1 when not mapped or outside RAM. */
     @Override
     public long iovaToPhys(long iova) {
-        if (!X86PagingEntry.canonical(iova, ADDRESS_BITS)) {
-            return -1;
-        }
-        long table = space.pageTableRoot() & X86PagingEntry.ADDRESS_MASK;
-        try {
-            for (int level = 0; level < LEVELS; level++) {
-                int shift = 12 + 9 * (LEVELS - 1 - level);
-                long e = memory.read64(table + ((iova >>> shift) & 0x1FF) * 8);
-                if (!X86PagingEntry.present(e)) {
-                    return -1;
-                }
-                if (shift == 12 || (X86PagingEntry.pageSize(e) && (shift == 21 || shift == 30))) {
-                    return X86PagingEntry.address(e, shift) | (iova & ((1L << shift) - 1));
-                }
-                table = X86PagingEntry.address(e, 12);
-            }
-        } catch (ExternalAbortException | IllegalArgumentException e) {
-            return -1;
-        }
-        return -1;
+        return FirstLevelLookup.lookup(memory, space.pageTableRoot() & X86PagingEntry.ADDRESS_MASK, LEVELS, ADDRESS_BITS, iova,
+                pa -> pa);
     }
+
 
     /**
      * Digest §11 Table 28, FL table entry: p_iotlb_inv page-in-PASID for each PASID using the
