@@ -12,6 +12,7 @@ import dev.iommukit.spi.error.BusyException;
 import dev.iommukit.spi.error.IommuException;
 import dev.iommukit.spi.error.NotSupportedException;
 import dev.iommukit.spi.fault.FaultStage;
+import dev.iommukit.spi.memory.ExternalAbortException;
 import dev.iommukit.spi.memory.PhysicalMemory;
 import dev.iommukit.spi.nested.CacheInvalidation;
 import dev.iommukit.spi.nested.InvalidationBatchResult;
