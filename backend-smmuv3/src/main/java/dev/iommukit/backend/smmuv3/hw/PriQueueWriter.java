@@ -1,7 +1,6 @@
 package dev.iommukit.backend.smmuv3.hw;
 
 import dev.iommukit.spi.iopf.PageResponsePort;
-
 import static dev.iommukit.backend.smmuv3.arch.QueueRegisters.*;
 
 import dev.iommukit.backend.smmuv3.arch.ControlRegisters;

@@ -1,7 +1,6 @@
 package dev.iommukit.backend.smmuv3.hw;
 
 import dev.iommukit.spi.iopf.PageResponsePort;
-
 import dev.iommukit.spi.dma.DmaPort;
 import dev.iommukit.spi.memory.PhysicalMemory;
 import dev.iommukit.spi.mmio.InterruptLine;

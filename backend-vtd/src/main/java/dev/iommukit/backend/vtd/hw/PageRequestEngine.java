@@ -1,7 +1,6 @@
 package dev.iommukit.backend.vtd.hw;
 
 import dev.iommukit.spi.iopf.PageResponsePort;
-
 import dev.iommukit.backend.vtd.arch.PageRequestDescriptor;
 import dev.iommukit.backend.vtd.arch.PasidTableEntry;
 import dev.iommukit.spi.iopf.PageRequestMessage;

@@ -1,7 +1,6 @@
 package dev.iommukit.backend.vtd.hw;
 
 import dev.iommukit.spi.iopf.PageResponsePort;
-
 import static dev.iommukit.backend.vtd.arch.RegisterOffsets.*;
 
 import dev.iommukit.backend.vtd.arch.FaultRecord;
