@@ -310,6 +310,16 @@ class CodecTest {
     }
 
     @Test
+    void nestedSteAndEventClassEncodings() { // spec §3.1 S1Fmt, §3.2 S1CIR, §6.1 CLASS (Linux EVTQ_1_CLASS_TT = 1)
+        assertThat(List.of(StreamTableEntry.S1FMT_LINEAR, StreamTableEntry.S1FMT_64K_L2)).containsExactly(0, 2);
+        assertThat(StreamTableEntry.CIR_WBRA).as("S1CIR/S1COR 1 = WB RA").isEqualTo(1);
+        assertThat(List.of(EventRecord.CLASS_CD, EventRecord.CLASS_TT, EventRecord.CLASS_IN)).containsExactly(0, 1, 2);
+        long d1 = EventRecord.dword1(false, false, false, true, EventRecord.CLASS_CD);
+        assertThat(d1).as("S2=1, CLASS=CD").isEqualTo(1L << 39);
+        assertThat(EventRecord.dword1(false, false, false, false, EventRecord.CLASS_IN)).isEqualTo(2L << 40);
+    }
+
+    @Test
     void eventTypesAndReasons() { // spec §6.2 codes; BACKEND.md mapping
         assertThat(List.of(EventType.values()).stream().map(EventType::code)).containsExactly(0x01, 0x02, 0x03, 0x04, 0x05, 0x06,
                 0x07, 0x08, 0x09, 0x0A, 0x0B, 0x10, 0x11, 0x12, 0x13, 0x20, 0x21, 0x24, 0x25);

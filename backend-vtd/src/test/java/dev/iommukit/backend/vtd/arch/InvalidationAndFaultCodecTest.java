@@ -2,6 +2,8 @@ package dev.iommukit.backend.vtd.arch;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.List;
+
 import dev.iommukit.spi.fault.FaultReason;
 import org.junit.jupiter.api.Test;
 
@@ -73,15 +75,21 @@ class InvalidationAndFaultCodecTest {
     void faultReasonCodesFollowSection10() {
         assertThat(FaultReasonCode.of(0x39)).isEqualTo(FaultReasonCode.SRT_2);
         assertThat(FaultReasonCode.SRT_2.architecturalName()).isEqualTo("SRT.2");
-        int[][] expected = {{0x30, 0}, {0x38, 0}, {0x39, 0}, {0x3A, 0}, {0x40, 0}, {0x41, 1}, {0x42, 1}, {0x45, 1}, {0x48, 1},
+        int[][] expected = {{0x30, 0}, {0x38, 0}, {0x39, 0}, {0x3A, 0}, {0x40, 0}, {0x41, 1}, {0x42, 1}, {0x43, 1}, {0x44, 1}, {0x45, 1},
+            {0x46, 1}, {0x47, 1}, {0x48, 1},
             {0x50, 0}, {0x51, 1}, {0x52, 1}, {0x58, 0}, {0x59, 1}, {0x5A, 1}, {0x5B, 1}, {0x5C, 1}, {0x5D, 1}, {0x70, 1}, {0x71, 1},
-            {0x72, 1}, {0x73, 1}, {0x78, 1}, {0x79, 1}, {0x7A, 1}, {0x7B, 1}, {0x80, 1}, {0x81, 1}, {0x83, 1}, {0x84, 1}, {0x85, 1},
+            {0x72, 1}, {0x73, 1}, {0x74, 1}, {0x75, 1}, {0x76, 1}, {0x77, 1}, {0x78, 1}, {0x79, 1}, {0x7A, 1}, {0x7B, 1}, {0x80, 1}, {0x81, 1}, {0x83, 1}, {0x84, 1}, {0x85, 1},
             {0x86, 1}, {0x87, 1}, {0x89, 1}, {0x90, 1}, {0x91, 1}};
         for (int[] e : expected) {
             FaultReasonCode c = FaultReasonCode.of(e[0]);
             assertThat(c).as("FR 0x%x", e[0]).isNotNull();
             assertThat(c.qualified()).as("%s qualified", c.architecturalName()).isEqualTo(e[1] == 1);
         }
+        // SM fault reasons 0x44 DTE clear, 0x47 PRE clear, 0x74-0x77 nested FL address / SL read / SL read / SL write
+        // (Linux dmar.c dma_remap_sm_fault_reasons; QEMU VTD_FR_SM_PRE_ABS = 0x47).
+        assertThat(List.of(FaultReasonCode.SCT_5, FaultReasonCode.SCT_8, FaultReasonCode.SFS_5, FaultReasonCode.SFS_6,
+                FaultReasonCode.SFS_7, FaultReasonCode.SFS_8).stream().map(FaultReasonCode::code))
+                .containsExactly(0x44, 0x47, 0x74, 0x75, 0x76, 0x77);
         assertThat(FaultReasonCode.SPT_2.reason()).isEqualTo(FaultReason.BLOCKED);
         assertThat(FaultReasonCode.SSS_2.reason()).isEqualTo(FaultReason.NOT_MAPPED);
         assertThat(FaultReasonCode.SFS_2.reason()).isEqualTo(FaultReason.NOT_MAPPED);

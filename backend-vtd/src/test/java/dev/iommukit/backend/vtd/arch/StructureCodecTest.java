@@ -2,6 +2,8 @@ package dev.iommukit.backend.vtd.arch;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.List;
+
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.constraints.IntRange;
@@ -69,6 +71,9 @@ class StructureCodecTest {
         assertThat(PasidTableEntry.QW1_RESERVED).isEqualTo(0x7F_0000L);
         assertThat(PasidTableEntry.QW1_MTS_FIELDS).isEqualTo(0xFE00_0000L);
         assertThat(PasidTableEntry.QW2_RESERVED).isEqualTo(0xF00L);
+        // PGTT (8:6): 001 FL only, 010 SL only, 011 nested, 100 pass-through (Linux PASID_ENTRY_PGTT_*)
+        assertThat(List.of(PasidTableEntry.PGTT_FIRST_LEVEL, PasidTableEntry.PGTT_SECOND_LEVEL, PasidTableEntry.PGTT_NESTED,
+                PasidTableEntry.PGTT_PASS_THROUGH)).containsExactly(1, 2, 3, 4);
     }
 
     @Test
