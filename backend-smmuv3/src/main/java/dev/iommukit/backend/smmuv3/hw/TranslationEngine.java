@@ -65,10 +65,24 @@ final class TranslationEngine implements DmaPort {
         if (fastPath(request, out)) {
             return;
         }
+        slowPath(request, out, ordinaryWalk);
+    }
+
+    /** How the slow path resolves a request: the ordinary walk, or the one for ATS translation requests. */
+    @FunctionalInterface
+    private interface Resolver {
+        Failure resolve(DmaRequest request, TranslationOutcome out);
+    }
+
+    private final Resolver ordinaryWalk = this::resolve;
+    private final Resolver atsWalk = this::resolveAts;
+
+    /** Resolves under the walk lock, then records the event (if any) and fills {@code out} with the fault. */
+    private void slowPath(DmaRequest request, TranslationOutcome out, Resolver resolver) {
         Failure failure;
         walkLock.readLock().lock();
         try {
-            failure = resolve(request, out);
+            failure = resolver.resolve(request, out);
         } catch (RuntimeException e) {
             failure = internal(request, e);
         } finally {
@@ -92,21 +106,7 @@ final class TranslationEngine implements DmaPort {
      */
     @Override
     public void translateAts(DmaRequest request, TranslationOutcome out) {
-        Failure failure;
-        walkLock.readLock().lock();
-        try {
-            failure = resolveAts(request, out);
-        } catch (RuntimeException e) {
-            failure = internal(request, e);
-        } finally {
-            walkLock.readLock().unlock();
-        }
-        if (failure != null) {
-            if (failure.recorded) {
-                events.record(failure.event);
-            }
-            out.faulted(failure.fault);
-        }
+        slowPath(request, out, atsWalk);
     }
 
     private Failure resolveAts(DmaRequest r, TranslationOutcome out) {
