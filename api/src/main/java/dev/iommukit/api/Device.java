@@ -514,6 +514,9 @@ public final class Device {
             pageRequestsEnabled = false;
             unit.driver.disablePageRequests(rid);
         }
+        // Requests still queued for the page request thread are answered there only after the
+        // driver closed (or never, once the thread stops): end the transfers waiting for them now.
+        responseWaiters.values().forEach(w -> w.complete(PageResponseCode.INVALID_REQUEST));
         for (Process p : List.copyOf(svaBindings.keySet())) {
             releaseSva(p, svaBindings.get(p)[0]);
         }

@@ -1,0 +1,54 @@
+package dev.iommukit.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** Rules of the vendor-neutral core for nesting and page requests found missing in review. */
+class CoreReviewTest {
+    @ParameterizedTest
+    @ValueSource(strings = {"smmuv3", "vtd"})
+    void closingTheMachineAnswersPageRequestsStillQueuedForTheHandlerThread(String backend) throws Exception {
+        Machine m = Machine.preset(backend).build();
+        Device dev = m.devices().get(0);
+        PagingDomain d = dev.unit().newPagingDomain();
+        dev.attach(d);
+        dev.enablePageRequests();
+        dev.setPageResponseTimeout(Duration.ofSeconds(2));
+        CountDownLatch entered = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        dev.onPageRequest(request -> {
+            entered.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        AtomicReference<DmaResult> first = new AtomicReference<>();
+        AtomicReference<DmaResult> second = new AtomicReference<>();
+        Thread a = new Thread(() -> first.set(dev.read(0x1000, new byte[8])));
+        a.start();
+        assertThat(entered.await(10, TimeUnit.SECONDS)).as("the handler holds the first request").isTrue();
+        long before = m.pageRequestQueue().nextSequence();
+        Thread b = new Thread(() -> second.set(dev.read(0x2000, new byte[8])));
+        b.start();
+        for (int i = 0; i < 10_000 && m.pageRequestQueue().nextSequence() == before; i++) {
+            Thread.sleep(1);
+        }
+        assertThat(m.pageRequestQueue().nextSequence()).as("the second request is queued behind the first").isGreaterThan(before);
+        m.close();
+        release.countDown();
+        a.join();
+        b.join();
+        assertThat(first.get().fault().record().name()).isEqualTo("INVALID_REQUEST");
+        assertThat(second.get().fault().record().name())
+                .as("a request queued for the handler thread when the machine closed is answered, not left to time out")
+                .isEqualTo("INVALID_REQUEST");
+    }
+}
