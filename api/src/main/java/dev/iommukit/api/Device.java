@@ -354,6 +354,9 @@ public final class Device {
                 binding[1]++;
                 return binding[0];
             }
+            if (domain instanceof NestedDomain n && n.isContextTable()) {
+                throw new BusyException("device " + name() + " has the guest CD table " + n + " attached; its substreams belong to the guest");
+            }
             int pasid = process.acquirePasid(info.pasidBits(), "SVA of " + process);
             try {
                 if (pasidDomains.containsKey(pasid)) {

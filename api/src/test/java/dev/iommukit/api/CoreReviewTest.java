@@ -1,16 +1,44 @@
 package dev.iommukit.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.iommukit.spi.domain.DomainOptions;
+import dev.iommukit.spi.domain.Permissions;
+import dev.iommukit.spi.error.BusyException;
+import dev.iommukit.spi.nested.SmmuContextTableConfig;
 
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** Rules of the vendor-neutral core for nesting and page requests found missing in review. */
 class CoreReviewTest {
+    @Test
+    void anSvaBindIsRefusedWhileAGuestCdTableOwnsEverySubstream() {
+        try (Machine m = Machine.smmuv3().build()) {
+            Device dev = m.device("00:03.0");
+            Unit unit = dev.unit();
+            PagingDomain s2 = unit.newPagingDomain(DomainOptions.NESTING_PARENT);
+            NestedDomain table = unit.newNestedDomain(s2, SmmuContextTableConfig.linear(0x4000, 4));
+            dev.attach(table);
+            Process p = m.newProcess("app");
+            p.mmap(0x1000, Permissions.READ_WRITE);
+            long tables = m.tablePagesInUse();
+            assertThatThrownBy(() -> dev.bindSva(p)).isInstanceOf(BusyException.class)
+                    .hasMessageContaining("has the guest CD table " + table + " attached");
+            assertThat(dev.svaBindings()).isEmpty();
+            assertThat(dev.pasidAttachments()).isEmpty();
+            assertThat(p.pasid()).isEqualTo(-1);
+            assertThat(m.pasidsInUse()).isZero();
+            assertThat(m.tablePagesInUse()).isEqualTo(tables);
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"smmuv3", "vtd"})
     void closingTheMachineAnswersPageRequestsStillQueuedForTheHandlerThread(String backend) throws Exception {
