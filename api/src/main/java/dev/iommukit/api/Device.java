@@ -755,7 +755,8 @@ public final class Device {
         }
         try {
             handler.onPageRequest(pending);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
+            // an Error escaping here would end the machine's page request thread and every later request with it
             LOG.log(System.Logger.Level.WARNING, "page request handler of " + name() + " threw; answering invalid request", e);
             pending.respond(PageResponseCode.INVALID_REQUEST);
         }

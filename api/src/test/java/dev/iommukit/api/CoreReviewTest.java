@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.iommukit.spi.domain.DomainOptions;
 import dev.iommukit.spi.domain.Permissions;
 import dev.iommukit.spi.error.BusyException;
+import dev.iommukit.spi.iopf.PageResponseCode;
 import dev.iommukit.spi.nested.SmmuContextTableConfig;
 
 import java.time.Duration;
@@ -78,5 +79,28 @@ class CoreReviewTest {
         assertThat(second.get().fault().record().name())
                 .as("a request queued for the handler thread when the machine closed is answered, not left to time out")
                 .isEqualTo("INVALID_REQUEST");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"smmuv3", "vtd"})
+    void aHandlerThatFailsWithAnErrorDoesNotStopPageRequestHandlingForTheMachine(String backend) {
+        try (Machine m = Machine.preset(backend).build()) {
+            Device dev = m.devices().get(0);
+            dev.attach(dev.unit().newPagingDomain());
+            dev.enablePageRequests();
+            dev.setPageResponseTimeout(Duration.ofSeconds(2));
+            java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+            dev.onPageRequest(request -> {
+                if (calls.incrementAndGet() == 1) {
+                    throw new AssertionError("a broken handler");
+                }
+                request.respond(PageResponseCode.INVALID_REQUEST);
+            });
+            assertThat(dev.read(0x1000, new byte[8]).fault().record().name())
+                    .as("the request whose handler failed is answered as invalid").isEqualTo("INVALID_REQUEST");
+            assertThat(dev.read(0x2000, new byte[8]).fault().record().name())
+                    .as("the next request still reaches the handler").isEqualTo("INVALID_REQUEST");
+            assertThat(calls).hasValue(2);
+        }
     }
 }
