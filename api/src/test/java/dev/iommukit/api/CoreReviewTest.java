@@ -103,4 +103,20 @@ class CoreReviewTest {
             assertThat(calls).hasValue(2);
         }
     }
+
+    @Test
+    void aFaultInTheMappingForbidsPopulatesNothing() {
+        try (Machine m = Machine.smmuv3().build()) {
+            Process p = m.newProcess("app");
+            long va = p.mmapLazy(0x2000, Permissions.READ);
+            long pages = m.processPagesInUse();
+            assertThat(p.faultIn(va, dev.iommukit.spi.dma.AccessType.WRITE, false)).isFalse();
+            assertThat(p.faultIn(va + 0x1000, dev.iommukit.spi.dma.AccessType.READ, true)).as("no execute permission").isFalse();
+            assertThat(p.resolve(va)).as("a refused write fault leaves the page unpopulated, as a CPU fault on a read-only VMA does").isEqualTo(-1);
+            assertThat(p.resolve(va + 0x1000)).isEqualTo(-1);
+            assertThat(m.processPagesInUse()).isEqualTo(pages);
+            assertThat(p.faultIn(va, dev.iommukit.spi.dma.AccessType.READ, false)).isTrue();
+            assertThat(p.resolve(va)).isNotNegative();
+        }
+    }
 }
