@@ -801,6 +801,13 @@ public final class Device {
         for (PendingPageRequest p : toAnswer) {
             sendResponse(p.request(), PageResponseCode.INVALID_REQUEST);
         }
+        // those still queued for the page request thread are answered now, not once that thread gets to them
+        for (dev.iommukit.spi.iopf.PageRequest r : unit.queuedPageRequests) {
+            if (r.requester().value() == ridValue && (pasid == Pasid.NONE || r.pasid() == pasid)
+                    && unit.queuedPageRequests.remove(r) && r.last()) {
+                sendResponse(r, PageResponseCode.INVALID_REQUEST);
+            }
+        }
     }
 
     /** Called by the hardware (through the unit) when a page request group response reaches this device. */

@@ -119,4 +119,46 @@ class CoreReviewTest {
             assertThat(p.resolve(va)).isNotNegative();
         }
     }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"smmuv3", "vtd"})
+    void detachingAPasidAnswersItsRequestsStillQueuedForTheHandlerThreadBeforeItReturns(String backend) throws Exception {
+        try (Machine m = Machine.preset(backend).build()) {
+            Device dev = m.devices().get(0);
+            PagingDomain d = dev.unit().newPagingDomain();
+            dev.attachPasid(5, d);
+            dev.enablePageRequests();
+            dev.setPageResponseTimeout(Duration.ofSeconds(2));
+            CountDownLatch entered = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            dev.onPageRequest(request -> {
+                entered.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            AtomicReference<DmaResult> first = new AtomicReference<>();
+            AtomicReference<DmaResult> second = new AtomicReference<>();
+            Thread a = new Thread(() -> first.set(dev.read(0x1000, new byte[8], DmaAttributes.pasid(5))));
+            a.start();
+            assertThat(entered.await(10, TimeUnit.SECONDS)).as("the handler holds the first request").isTrue();
+            long before = m.pageRequestQueue().nextSequence();
+            Thread b = new Thread(() -> second.set(dev.read(0x2000, new byte[8], DmaAttributes.pasid(5))));
+            b.start();
+            for (int i = 0; i < 10_000 && m.pageRequestQueue().nextSequence() == before; i++) {
+                Thread.sleep(1);
+            }
+            assertThat(m.pageRequestQueue().nextSequence()).as("the second request is queued behind the first").isGreaterThan(before);
+            dev.detachPasid(5);
+            a.join();
+            b.join();
+            release.countDown();
+            assertThat(first.get().fault().record().name()).isEqualTo("INVALID_REQUEST");
+            assertThat(second.get().fault().record().name())
+                    .as("the detach answered the request queued behind the handler, so its transfer did not wait for the handler thread")
+                    .isEqualTo("INVALID_REQUEST");
+        }
+    }
 }
