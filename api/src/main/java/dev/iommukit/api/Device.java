@@ -712,7 +712,8 @@ public final class Device {
         if (timeout.isNegative() || timeout.isZero()) {
             throw IommuException.invalid("timeout", "must be positive, was " + timeout);
         }
-        pageResponseTimeoutNanos = timeout.toNanos();
+        // beyond what a long of nanoseconds holds (292 years) is forever in practice
+        pageResponseTimeoutNanos = timeout.compareTo(java.time.Duration.ofNanos(Long.MAX_VALUE)) >= 0 ? Long.MAX_VALUE : timeout.toNanos();
     }
 
     private static long groupKey(int pasid, int groupIndex) {

@@ -161,4 +161,14 @@ class CoreReviewTest {
                     .isEqualTo("INVALID_REQUEST");
         }
     }
+
+    @Test
+    void aPageResponseTimeoutBeyondWhatNanosecondsHoldIsWaitingPracticallyForever() {
+        try (Machine m = Machine.smmuv3().build()) {
+            Device dev = m.device("00:03.0");
+            dev.setPageResponseTimeout(Duration.ofSeconds(Long.MAX_VALUE));
+            assertThatThrownBy(() -> dev.setPageResponseTimeout(Duration.ZERO))
+                    .isInstanceOf(dev.iommukit.spi.error.InvalidArgumentException.class).hasMessageContaining("timeout");
+        }
+    }
 }
