@@ -354,6 +354,9 @@ public final class Device {
                 binding[1]++;
                 return binding[0];
             }
+            if (domain instanceof NestedDomain n && n.isContextTable()) {
+                throw new BusyException("device " + name() + " has the guest CD table " + n + " attached; its substreams belong to the guest");
+            }
             int pasid = process.acquirePasid(info.pasidBits(), "SVA of " + process);
             try {
                 if (pasidDomains.containsKey(pasid)) {
@@ -514,6 +517,9 @@ public final class Device {
             pageRequestsEnabled = false;
             unit.driver.disablePageRequests(rid);
         }
+        // Requests still queued for the page request thread are answered there only after the
+        // driver closed (or never, once the thread stops): end the transfers waiting for them now.
+        responseWaiters.values().forEach(w -> w.complete(PageResponseCode.INVALID_REQUEST));
         for (Process p : List.copyOf(svaBindings.keySet())) {
             releaseSva(p, svaBindings.get(p)[0]);
         }
@@ -706,7 +712,8 @@ public final class Device {
         if (timeout.isNegative() || timeout.isZero()) {
             throw IommuException.invalid("timeout", "must be positive, was " + timeout);
         }
-        pageResponseTimeoutNanos = timeout.toNanos();
+        // beyond what a long of nanoseconds holds (292 years) is forever in practice
+        pageResponseTimeoutNanos = timeout.compareTo(java.time.Duration.ofNanos(Long.MAX_VALUE)) >= 0 ? Long.MAX_VALUE : timeout.toNanos();
     }
 
     private static long groupKey(int pasid, int groupIndex) {
@@ -749,7 +756,8 @@ public final class Device {
         }
         try {
             handler.onPageRequest(pending);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
+            // an Error escaping here would end the machine's page request thread and every later request with it
             LOG.log(System.Logger.Level.WARNING, "page request handler of " + name() + " threw; answering invalid request", e);
             pending.respond(PageResponseCode.INVALID_REQUEST);
         }
@@ -793,6 +801,13 @@ public final class Device {
         }
         for (PendingPageRequest p : toAnswer) {
             sendResponse(p.request(), PageResponseCode.INVALID_REQUEST);
+        }
+        // those still queued for the page request thread are answered now, not once that thread gets to them
+        for (dev.iommukit.spi.iopf.PageRequest r : unit.queuedPageRequests) {
+            if (r.requester().value() == ridValue && (pasid == Pasid.NONE || r.pasid() == pasid)
+                    && unit.queuedPageRequests.remove(r) && r.last()) {
+                sendResponse(r, PageResponseCode.INVALID_REQUEST);
+            }
         }
     }
 

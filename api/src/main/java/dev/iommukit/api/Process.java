@@ -119,12 +119,17 @@ public final class Process implements AutoCloseable {
                 return false;
             }
             long page = va & -PAGE;
-            if (!pages.containsKey(page) && !populate(page)) {
-                return false;
-            }
-            int p = pagePermissions.get(page);
             int need = Permissions.READ | (access == dev.iommukit.spi.dma.AccessType.WRITE ? Permissions.WRITE : 0)
                     | (execute ? Permissions.EXECUTE : 0);
+            if (!pages.containsKey(page)) {
+                // the mapping's permissions are checked before the page is populated, as for a CPU fault
+                var region = unpopulated.floorEntry(page);
+                if (region == null || page >= region.getValue()[0] || ((int) region.getValue()[1] & need) != need) {
+                    return false;
+                }
+                populate(page);
+            }
+            int p = pagePermissions.get(page);
             return (p & need) == need;
         }
     }

@@ -47,9 +47,17 @@ public final class Unit {
         }
     }
 
+    /** Page requests handed to the page request thread and not yet taken up there; a drain answers its own. */
+    final java.util.concurrent.ConcurrentLinkedQueue<dev.iommukit.spi.iopf.PageRequest> queuedPageRequests =
+            new java.util.concurrent.ConcurrentLinkedQueue<>();
+
     /** A page request the driver read from the queue: handled on the machine's page request thread. */
     void pageRequestArrived(dev.iommukit.spi.iopf.PageRequest request) {
+        queuedPageRequests.add(request);
         machine.pageRequestQueue().submit(sequence -> {
+            if (!queuedPageRequests.remove(request)) {
+                return; // a drain took it (or an equal one) and answered it
+            }
             Device d = devicesByRid.get(request.requester().value());
             if (d != null) {
                 d.pageRequestArrived(request, sequence);

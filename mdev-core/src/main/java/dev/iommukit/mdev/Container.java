@@ -265,7 +265,7 @@ public final class Container implements AutoCloseable {
                 mdev.restorePasid(pasid);
                 throw e;
             }
-            mdev.awaitDmaQuiet();
+            mdev.awaitDmaQuiet(pasid);
             forgetMdev(mdev, domain);
             domain.close();
         }
@@ -764,7 +764,7 @@ public final class Container implements AutoCloseable {
                 }
                 throw e;
             }
-            b.mdev().ifPresent(Mdev::awaitDmaQuiet);
+            b.mdev().ifPresent(m -> m.awaitDmaQuiet(b.pasid()));
         }
         b.domain().close();
     }
@@ -864,9 +864,10 @@ public final class Container implements AutoCloseable {
             guestPasids.clear();
             for (Map.Entry<Mdev, PagingDomain> e : List.copyOf(auxDomains.entrySet())) {
                 Mdev mdev = e.getKey();
+                int auxPasid = mdev.pasid().orElse(Pasid.NONE);
                 mdev.revokePasid();
                 failure = attempt(failure, () -> mdev.iommuDevice().detachAuxDomain(e.getValue()));
-                mdev.awaitDmaQuiet();
+                mdev.awaitDmaQuiet(auxPasid);
                 failure = attempt(failure, () -> forgetMdev(mdev, e.getValue()));
                 auxDomains.remove(mdev);
                 mdev.detached();

@@ -37,11 +37,13 @@ public final class Mdev {
     private final MdevType type;
     private final MdevParent parent;
     /**
-     * Readers are DMAs in flight. A revoke first stops new DMAs from carrying the PASID, then the
-     * caller detaches it (which drains its page requests, so a DMA waiting for a page response
-     * ends), then {@link #awaitDmaQuiet} waits for the DMAs still in flight.
+     * One gate per PASID the mdev's DMA carries; readers are DMAs in flight with it. A revoke first
+     * stops new DMAs from carrying the PASID, then the caller detaches it (which drains its page
+     * requests, so a DMA waiting for a page response ends), then {@link #awaitDmaQuiet} waits for
+     * the DMAs still in flight with that PASID only: one at another PASID may be waiting for a page
+     * response whose handler needs the container.
      */
-    private final StampedLock dmaGate = new StampedLock();
+    private final java.util.concurrent.ConcurrentHashMap<Integer, StampedLock> dmaGates = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile int pasid = Pasid.NONE;
     /** Guest PASIDs bound for this mdev through its container (sorted, replaced whole on change). */
     private volatile int[] guestPasids = new int[0];
@@ -103,15 +105,7 @@ public final class Mdev {
      * dev.iommukit.spi.nested.VtdFirstLevelConfig)}), and the request carries it.
      */
     public DmaResult translate(long iova, AccessType access, DmaAttributes attributes) {
-        checkAttributes(attributes);
-        long stamp = dmaGate.readLock();
-        try {
-            int p = requestPasid(attributes);
-            return p == Pasid.NONE ? refused(iova, access)
-                    : parent.device().translate(iova, access, tagged(attributes, p));
-        } finally {
-            dmaGate.unlockRead(stamp);
-        }
+        return gated(attributes, p -> parent.device().translate(iova, access, tagged(attributes, p)), () -> refused(iova, access));
     }
 
     /** Reads {@code into.length} bytes at {@code iova} as the parent's DMA tagged with the mdev's PASID. */
@@ -121,15 +115,7 @@ public final class Mdev {
 
     /** Reads with {@code attributes}; their PASID is none (the mdev's own) or a guest PASID bound for it. */
     public DmaResult read(long iova, byte[] into, DmaAttributes attributes) {
-        checkAttributes(attributes);
-        long stamp = dmaGate.readLock();
-        try {
-            int p = requestPasid(attributes);
-            return p == Pasid.NONE ? refused(iova, AccessType.READ)
-                    : parent.device().read(iova, into, tagged(attributes, p));
-        } finally {
-            dmaGate.unlockRead(stamp);
-        }
+        return gated(attributes, p -> parent.device().read(iova, into, tagged(attributes, p)), () -> refused(iova, AccessType.READ));
     }
 
     /** Writes {@code from} at {@code iova} as the parent's DMA tagged with the mdev's PASID. */
@@ -139,14 +125,27 @@ public final class Mdev {
 
     /** Writes with {@code attributes}; their PASID is none (the mdev's own) or a guest PASID bound for it. */
     public DmaResult write(long iova, byte[] from, DmaAttributes attributes) {
+        return gated(attributes, p -> parent.device().write(iova, from, tagged(attributes, p)), () -> refused(iova, AccessType.WRITE));
+    }
+
+    /** Issues {@code dma} with the PASID the request carries, inside that PASID's gate; {@code refused} without one. */
+    private DmaResult gated(DmaAttributes attributes, java.util.function.IntFunction<DmaResult> dma,
+                            java.util.function.Supplier<DmaResult> refused) {
         checkAttributes(attributes);
-        long stamp = dmaGate.readLock();
-        try {
+        while (true) {
             int p = requestPasid(attributes);
-            return p == Pasid.NONE ? refused(iova, AccessType.WRITE)
-                    : parent.device().write(iova, from, tagged(attributes, p));
-        } finally {
-            dmaGate.unlockRead(stamp);
+            if (p == Pasid.NONE) {
+                return refused.get();
+            }
+            StampedLock gate = dmaGates.computeIfAbsent(p, k -> new StampedLock());
+            long stamp = gate.readLock();
+            try {
+                if (requestPasid(attributes) == p) {
+                    return dma.apply(p);
+                }
+            } finally {
+                gate.unlockRead(stamp);
+            }
         }
     }
 
@@ -219,10 +218,12 @@ public final class Mdev {
         pasid = Pasid.NONE;
     }
 
-    /** Returns once no DMA that started before the last revoke is in flight any more. */
-    void awaitDmaQuiet() {
-        long stamp = dmaGate.writeLock();
-        dmaGate.unlockWrite(stamp);
+    /** Returns once no DMA with {@code p} that started before its revoke is in flight any more. */
+    void awaitDmaQuiet(int p) {
+        StampedLock gate = dmaGates.get(p);
+        if (gate != null) {
+            gate.unlockWrite(gate.writeLock());
+        }
     }
 
     /** Lets the mdev's DMA carry guest PASID {@code p} (bound at its parent already). */
