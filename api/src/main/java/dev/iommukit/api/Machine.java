@@ -323,24 +323,17 @@ public final class Machine implements AutoCloseable {
     }
 
     /**
-     * Allocates the lowest free PASID below {@code 2^width} (1 and up: PASID 0 is reserved) with
-     * one reference, for an owner that hands PASIDs out itself (a container allocating guest
-     * PASIDs). {@link #releasePasid} drops the reference; the PASID is reused only when unreferenced.
+     * Allocates the lowest free PASID below {@code 2^width} (1 and up: PASID 0 is reserved) for an
+     * owner that hands PASIDs out itself (a container allocating guest PASIDs). The lease holds one
+     * reference; closing it drops that reference, and the PASID is reused only when unreferenced.
      */
-    public int allocatePasid(int width, String owner) {
+    public PasidLease allocatePasid(int width, String owner) {
         synchronized (lock) {
             checkOpen();
             if (width < 1 || width > Pasid.MAX_WIDTH) {
                 throw IommuException.invalid("width", "must be in 1.." + Pasid.MAX_WIDTH + ", was " + width);
             }
-            return pasids.allocate(width, owner);
-        }
-    }
-
-    /** Drops a reference taken by {@link #allocatePasid}. */
-    public void releasePasid(int pasid) {
-        synchronized (lock) {
-            pasids.release(pasid);
+            return new PasidLease(this, pasids.allocate(width, owner), owner);
         }
     }
 

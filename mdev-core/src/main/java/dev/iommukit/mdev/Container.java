@@ -5,6 +5,7 @@ import dev.iommukit.api.Domain;
 import dev.iommukit.api.Machine;
 import dev.iommukit.api.NestedDomain;
 import dev.iommukit.api.PagingDomain;
+import dev.iommukit.api.PasidLease;
 import dev.iommukit.api.Process;
 import dev.iommukit.api.Unit;
 import dev.iommukit.spi.cap.Capability;
@@ -30,7 +31,6 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.TreeSet;
 
 /**
  * A VFIO-type1-style container owned by a process: whole PCI devices (one paging domain per unit,
@@ -56,7 +56,8 @@ public final class Container implements AutoCloseable {
     private final TreeMap<Long, PinnedMapping> mappings = new TreeMap<>(Long::compareUnsigned);
     private final ContainerType type;
     /** Guest PASIDs this container allocated (each holds one reference in the machine's PASID space). */
-    private final TreeSet<Integer> guestPasids = new TreeSet<>();
+    /** Guest PASIDs this container holds, with the lease on each. */
+    private final TreeMap<Integer, PasidLease> guestPasids = new TreeMap<>();
     /** Guest stage 1s installed through this container, in bind order. */
     private final List<GuestBinding> bindings = new ArrayList<>();
     private boolean closed;
@@ -448,15 +449,15 @@ public final class Container implements AutoCloseable {
                 width = Math.min(width, d.pasidBits());
             }
             core.chargeGuestPasid(owner);
-            int pasid;
+            PasidLease lease;
             try {
-                pasid = core.machine().allocatePasid(width, "guest PASID of " + this);
+                lease = core.machine().allocatePasid(width, "guest PASID of " + this);
             } catch (RuntimeException e) {
                 core.refundGuestPasid(owner);
                 throw e;
             }
-            guestPasids.add(pasid);
-            return pasid;
+            guestPasids.put(lease.pasid(), lease);
+            return lease.pasid();
         }
     }
 
@@ -478,8 +479,7 @@ public final class Container implements AutoCloseable {
             if (!held.isEmpty()) {
                 throw new BusyException("pasid: guest PASID " + pasid + " of " + this + " is still bound: " + held + "; unbind it first");
             }
-            core.machine().releasePasid(pasid);
-            guestPasids.remove(pasid);
+            guestPasids.remove(pasid).close();
             core.refundGuestPasid(owner);
         }
     }
@@ -488,7 +488,7 @@ public final class Container implements AutoCloseable {
     public List<Integer> guestPasids() {
         synchronized (core.lock) {
             checkOpen();
-            return List.copyOf(guestPasids);
+            return List.copyOf(guestPasids.keySet());
         }
     }
 
@@ -709,7 +709,7 @@ public final class Container implements AutoCloseable {
                 routes.add(List.of(table));
             } else if (!inv.hasPasid()) {
                 routes.add(targets);
-            } else if (!guestPasids.contains(inv.pasid())) {
+            } else if (!guestPasids.containsKey(inv.pasid())) {
                 refusal = new NotFoundException("batch[" + i + "].pasid: " + inv.pasid() + " is not a guest PASID of " + this);
             } else {
                 GuestBinding hit = null;
@@ -799,9 +799,9 @@ public final class Container implements AutoCloseable {
     }
 
     private void checkOwned(int pasid) {
-        if (!guestPasids.contains(pasid)) {
+        if (!guestPasids.containsKey(pasid)) {
             throw new NotFoundException("pasid: " + pasid + " is not a guest PASID of " + this
-                    + " (allocate it with allocateGuestPasid); its guest PASIDs: " + guestPasids);
+                    + " (allocate it with allocateGuestPasid); its guest PASIDs: " + guestPasids.keySet());
         }
     }
 
@@ -857,8 +857,8 @@ public final class Container implements AutoCloseable {
                 failure = attempt(failure, () -> teardown(b));
                 bindings.remove(b);
             }
-            for (int pasid : List.copyOf(guestPasids)) {
-                failure = attempt(failure, () -> core.machine().releasePasid(pasid));
+            for (PasidLease lease : List.copyOf(guestPasids.values())) {
+                failure = attempt(failure, lease::close);
                 core.refundGuestPasid(owner);
             }
             guestPasids.clear();
