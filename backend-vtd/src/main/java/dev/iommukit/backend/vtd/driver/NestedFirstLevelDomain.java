@@ -26,7 +26,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.IntPredicate;
 
 /**
@@ -51,7 +50,7 @@ final class NestedFirstLevelDomain implements DriverDomain, NestedDomain {
     private final IntPredicate deviceTlbEnabled;
     private final PasidTableEntry entry;
     private final DomainInfo info;
-    private final Set<Long> attachments = ConcurrentHashMap.newKeySet();
+    private final Attachments attachments = new Attachments();
 
     private NestedFirstLevelDomain(PagingDomain parent, VtdFirstLevelConfig config, InvalidationQueue queue, PhysicalMemory memory,
                                    int mamv, boolean pwsnp, boolean oneGigPages, IntPredicate deviceTlbEnabled) {
@@ -128,12 +127,12 @@ final class NestedFirstLevelDomain implements DriverDomain, NestedDomain {
 
     @Override
     public void attached(int rid, int pasid) {
-        attachments.add((long) rid << 32 | pasid);
+        attachments.add(rid, pasid);
     }
 
     @Override
     public void detached(int rid, int pasid) {
-        attachments.remove((long) rid << 32 | pasid);
+        attachments.remove(rid, pasid);
     }
 
     @Override

@@ -13,8 +13,6 @@ import dev.iommukit.spi.pgtable.vtd.SecondLevelFormat;
 import dev.iommukit.spi.pgtable.x86.X86PagingFormat;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * A paging domain with its own DID: second level (PGTT=010, the default and every nesting
@@ -33,7 +31,7 @@ final class PagingDomain implements DriverDomain {
     private final boolean pwsnp;
     private final InvalidationQueue queue;
     private final DomainInfo info;
-    private final Set<Long> attachments = ConcurrentHashMap.newKeySet();
+    private final Attachments attachments = new Attachments();
     private final Runnable release;
 
     PagingDomain(boolean firstLevel, int addressWidth, int outputBits, int did, int mamv, boolean pwsnp, PageAllocator allocator,
@@ -79,12 +77,12 @@ final class PagingDomain implements DriverDomain {
 
     @Override
     public void attached(int rid, int pasid) {
-        attachments.add((long) rid << 32 | pasid);
+        attachments.add(rid, pasid);
     }
 
     @Override
     public void detached(int rid, int pasid) {
-        attachments.remove((long) rid << 32 | pasid);
+        attachments.remove(rid, pasid);
     }
 
     @Override

@@ -11,8 +11,6 @@ import dev.iommukit.spi.memory.PhysicalMemory;
 import dev.iommukit.spi.pgtable.x86.X86PagingEntry;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 
 /**
@@ -39,7 +37,7 @@ final class SharedVirtualDomain implements DriverDomain, SvaDomain {
     private final DomainInfo info;
     private final Consumer<SharedVirtualDomain> quiescer;
     private final Runnable release;
-    private final Set<Long> attachments = ConcurrentHashMap.newKeySet();
+    private final Attachments attachments = new Attachments();
     private volatile boolean quiesced;
 
     SharedVirtualDomain(CpuAddressSpace space, int did, int outputBits, int mamv, PhysicalMemory memory, InvalidationQueue queue,
@@ -95,12 +93,12 @@ final class SharedVirtualDomain implements DriverDomain, SvaDomain {
 
     @Override
     public void attached(int rid, int pasid) {
-        attachments.add((long) rid << 32 | pasid);
+        attachments.add(rid, pasid);
     }
 
     @Override
     public void detached(int rid, int pasid) {
-        attachments.remove((long) rid << 32 | pasid);
+        attachments.remove(rid, pasid);
     }
 
     @Override
