@@ -51,7 +51,9 @@ public final class Device {
     private PageRequestHandler pageRequestHandler;
     private final Map<Long, PendingPageRequest> pendingRequests = new java.util.LinkedHashMap<>();
     private final Map<Long, List<dev.iommukit.spi.iopf.PageRequest>> partialGroups = new java.util.HashMap<>();
-    /** PASID (Pasid.NONE: every PASID) to the last queue sequence number drained for it. */
+    /** For {@link #drainPageRequests}: every PASID and the requests without one. */
+    static final int ALL_PASIDS = Integer.MIN_VALUE;
+    /** PASID (Pasid.NONE: requests without PASID; ALL_PASIDS: all) to the last queue sequence number drained for it. */
     private final Map<Integer, Long> drainedUpTo = new java.util.HashMap<>();
     private final java.util.concurrent.ConcurrentHashMap<Long, java.util.concurrent.CompletableFuture<PageResponseCode>> responseWaiters =
             new java.util.concurrent.ConcurrentHashMap<>();
@@ -499,6 +501,9 @@ public final class Device {
             domain = next;
             if (pageRequestsEnabled && previous instanceof NestedDomain n && n.isContextTable()) {
                 // every substream (and the requests without one) belonged to the guest's CD table
+                drainPageRequests(ALL_PASIDS);
+            } else if (pageRequestsEnabled && previous != null && previous != next) {
+                // the requests without PASID were asked of the domain that is gone (as iommufd does)
                 drainPageRequests(Pasid.NONE);
             }
         } else if (next == null) {
@@ -513,7 +518,7 @@ public final class Device {
 
     void shutdown() {
         if (pageRequestsEnabled) {
-            drainPageRequests(Pasid.NONE);
+            drainPageRequests(ALL_PASIDS);
             pageRequestsEnabled = false;
             unit.driver.disablePageRequests(rid);
         }
@@ -657,7 +662,7 @@ public final class Device {
                     throw new BusyException("device " + name() + ": a page request handler is registered; close its registration first");
                 }
             }
-            drainPageRequests(Pasid.NONE);
+            drainPageRequests(ALL_PASIDS);
             pageRequestsEnabled = false;
             unit.driver.disablePageRequests(rid);
         }
@@ -726,7 +731,7 @@ public final class Device {
         PendingPageRequest pending;
         PageRequestHandler handler;
         synchronized (pageRequests) {
-            long drained = Math.max(drainedUpTo.getOrDefault(request.pasid(), -1L), drainedUpTo.getOrDefault(Pasid.NONE, -1L));
+            long drained = Math.max(drainedUpTo.getOrDefault(request.pasid(), -1L), drainedUpTo.getOrDefault(ALL_PASIDS, -1L));
             if (sequence <= drained) {
                 partialGroups.remove(key);
                 pending = null;
@@ -780,31 +785,34 @@ public final class Device {
     }
 
     /**
-     * Drains the page requests at {@code pasid} ({@link Pasid#NONE}: all): the hardware's queue is
+     * Drains the page requests at {@code pasid} ({@link Pasid#NONE}: those without PASID;
+     * {@link #ALL_PASIDS}: all of the device's): the hardware's queue is
      * read up to now, and every request of that PASID still queued here or unanswered by the
      * handler is answered as invalid; a later answer from the handler matches nothing.
      */
     void drainPageRequests(int pasid) {
-        unit.driver.drainPageRequests(rid, pasid);
+        boolean all = pasid == ALL_PASIDS;
+        // the unit drains per PASID, or the whole device (which also covers requests without PASID)
+        unit.driver.drainPageRequests(rid, all ? Pasid.NONE : pasid);
         List<PendingPageRequest> toAnswer = new ArrayList<>();
         synchronized (pageRequests) {
             drainedUpTo.put(pasid, unit.machine.pageRequestQueue().nextSequence() - 1);
             for (var it = pendingRequests.values().iterator(); it.hasNext(); ) {
                 PendingPageRequest p = it.next();
-                if (pasid == Pasid.NONE || p.pasid() == pasid) {
+                if (all || p.pasid() == pasid) {
                     p.answered = true;
                     toAnswer.add(p);
                     it.remove();
                 }
             }
-            partialGroups.keySet().removeIf(k -> pasid == Pasid.NONE || (int) (k >>> 9) - 1 == pasid);
+            partialGroups.keySet().removeIf(k -> all || (int) (k >>> 9) - 1 == pasid);
         }
         for (PendingPageRequest p : toAnswer) {
             sendResponse(p.request(), PageResponseCode.INVALID_REQUEST);
         }
         // those still queued for the page request thread are answered now, not once that thread gets to them
         for (dev.iommukit.spi.iopf.PageRequest r : unit.queuedPageRequests) {
-            if (r.requester().value() == ridValue && (pasid == Pasid.NONE || r.pasid() == pasid)
+            if (r.requester().value() == ridValue && (all || r.pasid() == pasid)
                     && unit.queuedPageRequests.remove(r) && r.last()) {
                 sendResponse(r, PageResponseCode.INVALID_REQUEST);
             }
