@@ -25,10 +25,7 @@ import dev.iommukit.spi.fault.Fault;
 import dev.iommukit.spi.fault.FaultStage;
 import dev.iommukit.spi.fault.VendorFaultRecord;
 import dev.iommukit.spi.iopf.PageRequestMessage;
-import dev.iommukit.spi.memory.ExternalAbortException;
 import dev.iommukit.spi.memory.PhysicalMemory;
-import dev.iommukit.spi.pgtable.vtd.SecondLevelEntry;
-import dev.iommukit.spi.pgtable.x86.X86PagingEntry;
 import dev.iommukit.spi.tlb.TlbEntry;
 import dev.iommukit.spi.tlb.TranslationCache;
 import java.util.Map;
@@ -50,7 +47,6 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * requests resolve their configuration through {@link #resolvePageRequest}.
  */
 final class RemappingEngine implements DmaPort {
-    private static final int MAX_AD_RETRIES = 4;
 
     private final VtdHardware hardware;
     private final PhysicalMemory memory;
@@ -62,7 +58,8 @@ final class RemappingEngine implements DmaPort {
     private final int haw;
     private final int mgawBits;
     private final int maxPasid;
-    private final NestedWalk nested;
+    private final SecondLevelWalk secondLevelWalk;
+    private final FirstLevelWalk firstLevel;
 
     RemappingEngine(VtdHardware hardware, PhysicalMemory memory, ConfigCaches caches, TranslationCache iotlb, ReentrantReadWriteLock walkLock) {
         this.hardware = hardware;
@@ -75,7 +72,8 @@ final class RemappingEngine implements DmaPort {
         this.haw = hardware.model().hostAddressWidth();
         this.mgawBits = cap.mgaw() + 1;
         this.maxPasid = (1 << ecap.pasidBits()) - 1;
-        this.nested = new NestedWalk(memory, iotlb, cap, ecap, haw);
+        this.secondLevelWalk = new SecondLevelWalk(memory, cap, ecap, haw);
+        this.firstLevel = new FirstLevelWalk(memory, iotlb, cap, ecap, haw, secondLevelWalk);
     }
 
     /**
@@ -233,13 +231,7 @@ final class RemappingEngine implements DmaPort {
     }
 
     private long read(long pa, FaultReasonCode onAbort, boolean fpd) {
-        try {
-            return memory.read64(pa);
-        } catch (ExternalAbortException e) {
-            throw new Abort(onAbort, fpd);
-        } catch (IllegalArgumentException e) {
-            throw new Abort(onAbort, fpd);
-        }
+        return SecondLevelWalk.read(memory, pa, onAbort, fpd);
     }
 
     /** The full translation of digest §6; returns the output address or throws {@link Abort}. */
@@ -308,8 +300,7 @@ final class RemappingEngine implements DmaPort {
                 yield address;
             }
             case PasidTableEntry.PGTT_SECOND_LEVEL -> secondLevel(pc, address, request.isWrite(), tlbEpoch);
-            case PasidTableEntry.PGTT_NESTED -> nested.translate(pc, address, request.isWrite(), privileged, tlbEpoch);
-            default -> firstLevel(pc, address, request.isWrite(), privileged, tlbEpoch);
+            default -> firstLevel.translate(pc, address, request.isWrite(), privileged, tlbEpoch); // 001 and 011
         };
         if (inInterruptRange(pa)) {
             throw new Abort(SGN_8, fpd);
@@ -508,139 +499,18 @@ final class RemappingEngine implements DmaPort {
         };
     }
 
+    /** A PGTT=010 request: the SL walk, the request's own permission (SGN.6 / SGN.7), then the IOTLB fill. */
     private long secondLevel(PasidConfig pc, long address, boolean write, long epoch) {
-        boolean fpd = pc.fpd();
-        if ((address >>> pc.inputBits()) != 0) {
-            throw new Abort(SGN_5, fpd);
+        SecondLevelWalk.Result sl = new SecondLevelWalk.Result();
+        long pa = secondLevelWalk.walk(pc.root(), pc.levels(), pc.inputBits(), address, pc.fpd(), sl);
+        if (write && !sl.write) {
+            throw new Abort(SGN_6, pc.fpd(), FaultStage.STAGE_2);
         }
-        long table = pc.root();
-        boolean readOk = true;
-        boolean writeOk = true;
-        int levels = pc.levels();
-        for (int level = 0; level < levels; level++) {
-            int shift = 12 + 9 * (levels - 1 - level);
-            long e = read(table + ((address >>> shift) & 0x1FF) * 8, level == 0 ? SSS_4 : SSS_1, fpd);
-            if (!SecondLevelEntry.present(e)) {
-                throw new Abort(SSS_2, fpd);
-            }
-            boolean largeOk = (shift == 21 && (cap.sllps() & 1) != 0) || (shift == 30 && (cap.sllps() & 2) != 0);
-            boolean leaf = shift == 12 || (SecondLevelEntry.pageSize(e) && largeOk);
-            boolean psReserved = shift > 12 && !largeOk;
-            long reserved = SecondLevelEntry.reservedMask(haw, psReserved, leaf ? shift : 0, ecap.sc(), ecap.dt());
-            if ((e & reserved) != 0) {
-                throw new Abort(SSS_3, fpd);
-            }
-            readOk &= SecondLevelEntry.readable(e);
-            writeOk &= SecondLevelEntry.writable(e);
-            if (leaf) {
-                if (!readOk && !writeOk) {
-                    throw new Abort(SSS_2, fpd);
-                }
-                if (write && !writeOk) {
-                    throw new Abort(SGN_6, fpd, FaultStage.STAGE_2);
-                }
-                if (!write && !readOk) {
-                    throw new Abort(SGN_7, fpd);
-                }
-                long base = SecondLevelEntry.address(e, shift);
-                int perms = (readOk ? Permissions.READ : 0) | (writeOk ? Permissions.WRITE : 0);
-                iotlb.fill(new TlbEntry(pc.tag(), address & -(1L << shift), shift, base, perms, 0), epoch);
-                return base | (address & ((1L << shift) - 1));
-            }
-            table = SecondLevelEntry.address(e, 12);
+        if (!write && !sl.read) {
+            throw new Abort(SGN_7, pc.fpd());
         }
-        throw new Abort(SSS_2, fpd);
-    }
-
-    private long firstLevel(PasidConfig pc, long address, boolean write, boolean privileged, long epoch) {
-        boolean fpd = pc.fpd();
-        if (!X86PagingEntry.canonical(address, pc.inputBits())) {
-            throw new Abort(SGN_1, fpd);
-        }
-        for (int attempt = 0; attempt < MAX_AD_RETRIES; attempt++) {
-            long pa = firstLevelOnce(pc, address, write, privileged, epoch);
-            if (pa != -1) {
-                return pa;
-            }
-        }
-        throw new Abort(SFS_10, fpd);
-    }
-
-    /** One FL walk; -1 when an A/D update lost a race with software and the walk must restart. */
-    private long firstLevelOnce(PasidConfig pc, long address, boolean write, boolean privileged, long epoch) {
-        boolean fpd = pc.fpd();
-        int levels = pc.levels();
-        long[] slots = new long[levels];
-        long[] entries = new long[levels];
-        long table = pc.root();
-        boolean userOk = true;
-        boolean writeOk = true;
-        int used = 0;
-        int leafShift = 0;
-        for (int level = 0; level < levels; level++) {
-            int shift = 12 + 9 * (levels - 1 - level);
-            long slot = table + ((address >>> shift) & 0x1FF) * 8;
-            long e = read(slot, level == 0 ? SFS_4 : SFS_1, fpd);
-            if (!X86PagingEntry.present(e)) {
-                throw new Abort(SFS_2, fpd);
-            }
-            boolean ps = X86PagingEntry.pageSize(e);
-            boolean leaf = shift == 12 || (ps && (shift == 21 || shift == 30));
-            long reserved = X86PagingEntry.reservedMask(haw, shift, leaf ? shift : 0);
-            if (shift == 30 && ps && !cap.fl1gp()) {
-                reserved |= X86PagingEntry.PS;
-            }
-            if ((e & reserved) != 0) {
-                throw new Abort(SFS_3, fpd);
-            }
-            userOk &= X86PagingEntry.user(e);
-            writeOk &= X86PagingEntry.writable(e);
-            slots[used] = slot;
-            entries[used++] = e;
-            if (leaf) {
-                leafShift = shift;
-                break;
-            }
-            table = X86PagingEntry.address(e, 12);
-        }
-        if (!privileged) {
-            if (!userOk) {
-                throw new Abort(SGN_2, fpd);
-            }
-            if (write && !writeOk) {
-                throw new Abort(SGN_6, fpd);
-            }
-        } else if (write && pc.wpe() && !writeOk) {
-            throw new Abort(SGN_6, fpd);
-        }
-        // Accessed in every entry used, dirty in the leaf for a write (digest §7, A/D update).
-        boolean needsUpdate = write && !X86PagingEntry.dirty(entries[used - 1]);
-        for (int i = 0; i < used; i++) {
-            needsUpdate |= !X86PagingEntry.accessed(entries[i]);
-        }
-        if (needsUpdate) {
-            if (!(pc.pwsnp() && ecap.smpwcs())) {
-                throw new Abort(SFS_9, fpd);
-            }
-            for (int i = 0; i < used; i++) {
-                long update = entries[i] | X86PagingEntry.A | (i == used - 1 && write ? X86PagingEntry.D : 0);
-                if (update != entries[i]) {
-                    try {
-                        if (!memory.compareAndSwap64(slots[i], entries[i], update)) {
-                            return -1;
-                        }
-                    } catch (ExternalAbortException | IllegalArgumentException e) {
-                        throw new Abort(SFS_10, fpd);
-                    }
-                    entries[i] = update;
-                }
-            }
-        }
-        long leafEntry = entries[used - 1];
-        long base = X86PagingEntry.address(leafEntry, leafShift);
-        long attributes = IotlbTags.FIRST_LEVEL | (X86PagingEntry.dirty(leafEntry) ? IotlbTags.DIRTY : 0) | (userOk ? IotlbTags.USER : 0);
-        int perms = Permissions.READ | (writeOk ? Permissions.WRITE : 0);
-        iotlb.fill(new TlbEntry(pc.tag(), address & -(1L << leafShift), leafShift, base, perms, attributes), epoch);
-        return base | (address & ((1L << leafShift) - 1));
+        int perms = (sl.read ? Permissions.READ : 0) | (sl.write ? Permissions.WRITE : 0);
+        iotlb.fill(new TlbEntry(pc.tag(), address & -(1L << sl.shift), sl.shift, sl.base, perms, 0), epoch);
+        return pa;
     }
 }

@@ -4,34 +4,35 @@ import static dev.iommukit.backend.vtd.arch.FaultReasonCode.*;
 
 import dev.iommukit.backend.vtd.arch.CapabilityRegister;
 import dev.iommukit.backend.vtd.arch.ExtendedCapabilityRegister;
-import dev.iommukit.backend.vtd.arch.FaultReasonCode;
+import dev.iommukit.backend.vtd.arch.PasidTableEntry;
 import dev.iommukit.backend.vtd.hw.RemappingEngine.Abort;
 import dev.iommukit.spi.domain.Permissions;
 import dev.iommukit.spi.fault.FaultStage;
 import dev.iommukit.spi.memory.ExternalAbortException;
 import dev.iommukit.spi.memory.PhysicalMemory;
-import dev.iommukit.spi.pgtable.vtd.SecondLevelEntry;
 import dev.iommukit.spi.pgtable.x86.X86PagingEntry;
 import dev.iommukit.spi.tlb.TlbEntry;
 import dev.iommukit.spi.tlb.TranslationCache;
 
 /**
- * The nested walk of a PGTT=011 PASID entry (digest §9): the first level (IA-32e, §7) is the
- * guest's, in guest-physical memory, and every address it yields (each FL table pointer, the FL
- * root and the final page) is a GPA that the second level (§8) of the same entry translates to
- * a host address before use. Nothing the guest writes can take a request outside the SL mapping.
+ * The first-level walk (IA-32e, digest §7) of PGTT=001 and of the guest level of PGTT=011.
  *
- * <p>Faults: a GPA at or above 2^X (X = min(MGAW + 1, AGAW)) in an FL entry is SFS.5; an SL fault
- * while translating the GPA of an FL table is reported as the SL fault (SSS.1-4, SGN.5); an FL
- * table page the SL does not let hardware read is SFS.6 (root table) or SFS.7 (lower table), one it
- * does not let hardware write when A/D must be set is SFS.8; the final GPA needs the SL permission
- * of the request (SGN.6 write, SGN.7 read) after the FL rules of §7 (SGN.2, SGN.6). A/D are set in
- * FL entries only once the access is known to be allowed by both levels. The combined translation
- * is cached in the IOTLB under DID+PASID, with the smaller of the two page sizes, as a first-level
- * entry (p_iotlb and iotlb page-selective invalidations hit it as §11 says) carrying the SL
- * permissions as attributes.
+ * <p>Nested (§9): the first level is the guest's, in guest-physical memory, and every address it
+ * yields (each FL table pointer, the FL root and the final page) is a GPA that the second level
+ * (§8) of the same entry translates to a host address before use. Nothing the guest writes can
+ * take a request outside the SL mapping. A GPA at or above 2^X (X = min(MGAW + 1, AGAW)) in an FL
+ * entry is SFS.5; an SL fault while translating the GPA of an FL table is reported as the SL fault
+ * (SSS.1-4, SGN.5); an FL table page the SL does not let hardware read is SFS.6 (root table) or
+ * SFS.7 (lower table), one it does not let hardware write when A/D must be set is SFS.8; the final
+ * GPA needs the SL permission of the request (SGN.6 write, SGN.7 read) after the FL rules of §7
+ * (SGN.2, SGN.6). A/D are set in FL entries only once the access is known to be allowed by both
+ * levels. The combined translation is cached in the IOTLB under DID+PASID, with the smaller of the
+ * two page sizes, as a first-level entry (p_iotlb and iotlb page-selective invalidations hit it as
+ * §11 says) carrying the SL permissions as attributes.
+ *
+ * <p>First level only: the same walk with the host addresses used as they are.
  */
-final class NestedWalk {
+final class FirstLevelWalk {
     private static final int MAX_AD_RETRIES = 4;
 
     private final PhysicalMemory memory;
@@ -39,24 +40,19 @@ final class NestedWalk {
     private final CapabilityRegister cap;
     private final ExtendedCapabilityRegister ecap;
     private final int haw;
+    private final SecondLevelWalk secondLevel;
 
-    NestedWalk(PhysicalMemory memory, TranslationCache iotlb, CapabilityRegister cap, ExtendedCapabilityRegister ecap, int haw) {
+    FirstLevelWalk(PhysicalMemory memory, TranslationCache iotlb, CapabilityRegister cap, ExtendedCapabilityRegister ecap, int haw,
+                   SecondLevelWalk secondLevel) {
         this.memory = memory;
         this.iotlb = iotlb;
         this.cap = cap;
         this.ecap = ecap;
         this.haw = haw;
+        this.secondLevel = secondLevel;
     }
 
-    /** The result of one SL translation: the page's host base, its size and the cumulative permissions. */
-    private static final class SecondLevelResult {
-        long base;
-        int shift;
-        boolean read;
-        boolean write;
-    }
-
-    /** Translates {@code address} (a GVA or guest IOVA) to a host physical address, or throws {@link Abort}. */
+    /** Translates {@code address} (an IOVA/VA, or a GVA when nested) to a host physical address, or throws {@link Abort}. */
     long translate(PasidConfig pc, long address, boolean write, boolean privileged, long epoch) {
         if (!X86PagingEntry.canonical(address, pc.inputBits())) {
             throw new Abort(SGN_1, pc.fpd(), FaultStage.STAGE_1);
@@ -70,15 +66,27 @@ final class NestedWalk {
         throw new Abort(SFS_10, pc.fpd(), FaultStage.STAGE_1);
     }
 
-    /** One nested walk; -1 when an A/D update lost a race with software and the walk must restart. */
+    /** The SL translation of a nested walk's {@code gpa}; the identity (all rights, no size limit) without nesting. */
+    private long host(PasidConfig pc, boolean nested, long gpa, SecondLevelWalk.Result sl) {
+        if (!nested) {
+            sl.shift = 63;
+            sl.read = true;
+            sl.write = true;
+            return gpa;
+        }
+        return secondLevel.walk(pc.slRoot(), pc.slLevels(), pc.slInputBits(), gpa, pc.fpd(), sl);
+    }
+
+    /** One walk; -1 when an A/D update lost a race with software and the walk must restart. */
     private long once(PasidConfig pc, long address, boolean write, boolean privileged, long epoch) {
+        boolean nested = pc.pgtt() == PasidTableEntry.PGTT_NESTED;
         boolean fpd = pc.fpd();
         int levels = pc.levels();
-        int x = pc.slInputBits();
+        int x = nested ? pc.slInputBits() : 64;
         long[] slots = new long[levels];
         long[] entries = new long[levels];
         boolean[] tableWritable = new boolean[levels];
-        SecondLevelResult sl = new SecondLevelResult();
+        SecondLevelWalk.Result sl = new SecondLevelWalk.Result();
         long table = pc.root();
         boolean userOk = true;
         boolean writeOk = true;
@@ -87,12 +95,11 @@ final class NestedWalk {
         long leafBase = 0;
         for (int level = 0; level < levels; level++) {
             int shift = 12 + 9 * (levels - 1 - level);
-            long slotGpa = table + ((address >>> shift) & 0x1FF) * 8;
-            long slot = secondLevel(pc, slotGpa, sl);
+            long slot = host(pc, nested, table + ((address >>> shift) & 0x1FF) * 8, sl);
             if (!sl.read) {
                 throw new Abort(level == 0 ? SFS_6 : SFS_7, fpd, FaultStage.STAGE_2);
             }
-            long e = read(slot, level == 0 ? SFS_4 : SFS_1, fpd);
+            long e = SecondLevelWalk.read(memory, slot, level == 0 ? SFS_4 : SFS_1, fpd);
             if (!X86PagingEntry.present(e)) {
                 throw new Abort(SFS_2, fpd, FaultStage.STAGE_1);
             }
@@ -106,7 +113,7 @@ final class NestedWalk {
                 throw new Abort(SFS_3, fpd, FaultStage.STAGE_1);
             }
             long next = X86PagingEntry.address(e, leaf ? shift : 12);
-            if ((next >>> x) != 0) {
+            if (x < 64 && (next >>> x) != 0) {
                 throw new Abort(SFS_5, fpd, FaultStage.STAGE_1);
             }
             userOk &= X86PagingEntry.user(e);
@@ -132,15 +139,14 @@ final class NestedWalk {
         } else if (write && pc.wpe() && !writeOk) {
             throw new Abort(SGN_6, fpd, FaultStage.STAGE_1);
         }
-        long gpa = leafBase | (address & ((1L << leafShift) - 1));
-        long hpa = secondLevel(pc, gpa, sl);
+        long hpa = host(pc, nested, leafBase | (address & ((1L << leafShift) - 1)), sl);
         if (write && !sl.write) {
             throw new Abort(SGN_6, fpd, FaultStage.STAGE_2);
         }
         if (!write && !sl.read) {
             throw new Abort(SGN_7, fpd, FaultStage.STAGE_2);
         }
-        // Accessed in every FL entry used, dirty in the leaf for a write: each needs SL write on its table page.
+        // Accessed in every FL entry used, dirty in the leaf for a write: nested, each needs SL write on its table page.
         boolean needsUpdate = write && !X86PagingEntry.dirty(entries[used - 1]);
         for (int i = 0; i < used; i++) {
             needsUpdate |= !X86PagingEntry.accessed(entries[i]);
@@ -169,60 +175,10 @@ final class NestedWalk {
         }
         int shift = Math.min(leafShift, sl.shift);
         long leafEntry = entries[used - 1];
-        long attributes = IotlbTags.FIRST_LEVEL | IotlbTags.NESTED | (X86PagingEntry.dirty(leafEntry) ? IotlbTags.DIRTY : 0)
-                | (userOk ? IotlbTags.USER : 0) | (sl.read ? IotlbTags.SL_READ : 0) | (sl.write ? IotlbTags.SL_WRITE : 0);
+        long attributes = IotlbTags.FIRST_LEVEL | (X86PagingEntry.dirty(leafEntry) ? IotlbTags.DIRTY : 0) | (userOk ? IotlbTags.USER : 0)
+                | (nested ? IotlbTags.NESTED | (sl.read ? IotlbTags.SL_READ : 0) | (sl.write ? IotlbTags.SL_WRITE : 0) : 0);
         int perms = Permissions.READ | (writeOk ? Permissions.WRITE : 0);
         iotlb.fill(new TlbEntry(pc.tag(), address & -(1L << shift), shift, hpa & -(1L << shift), perms, attributes), epoch);
         return hpa;
-    }
-
-    /**
-     * The SL translation of {@code gpa} through the entry's SLPTPTR and AW (digest §8): fills
-     * {@code out} and returns the host address; SL faults abort as stage 2.
-     */
-    private long secondLevel(PasidConfig pc, long gpa, SecondLevelResult out) {
-        boolean fpd = pc.fpd();
-        if ((gpa >>> pc.slInputBits()) != 0) {
-            throw new Abort(SGN_5, fpd, FaultStage.STAGE_2);
-        }
-        long table = pc.slRoot();
-        boolean readOk = true;
-        boolean writeOk = true;
-        int levels = pc.slLevels();
-        for (int level = 0; level < levels; level++) {
-            int shift = 12 + 9 * (levels - 1 - level);
-            long e = read(table + ((gpa >>> shift) & 0x1FF) * 8, level == 0 ? SSS_4 : SSS_1, fpd);
-            if (!SecondLevelEntry.present(e)) {
-                throw new Abort(SSS_2, fpd, FaultStage.STAGE_2);
-            }
-            boolean largeOk = (shift == 21 && (cap.sllps() & 1) != 0) || (shift == 30 && (cap.sllps() & 2) != 0);
-            boolean leaf = shift == 12 || (SecondLevelEntry.pageSize(e) && largeOk);
-            long reserved = SecondLevelEntry.reservedMask(haw, shift > 12 && !largeOk, leaf ? shift : 0, ecap.sc(), ecap.dt());
-            if ((e & reserved) != 0) {
-                throw new Abort(SSS_3, fpd, FaultStage.STAGE_2);
-            }
-            readOk &= SecondLevelEntry.readable(e);
-            writeOk &= SecondLevelEntry.writable(e);
-            if (leaf) {
-                if (!readOk && !writeOk) {
-                    throw new Abort(SSS_2, fpd, FaultStage.STAGE_2);
-                }
-                out.base = SecondLevelEntry.address(e, shift);
-                out.shift = shift;
-                out.read = readOk;
-                out.write = writeOk;
-                return out.base | (gpa & ((1L << shift) - 1));
-            }
-            table = SecondLevelEntry.address(e, 12);
-        }
-        throw new Abort(SSS_2, fpd, FaultStage.STAGE_2);
-    }
-
-    private long read(long pa, FaultReasonCode onAbort, boolean fpd) {
-        try {
-            return memory.read64(pa);
-        } catch (ExternalAbortException | IllegalArgumentException e) {
-            throw new Abort(onAbort, fpd);
-        }
     }
 }
