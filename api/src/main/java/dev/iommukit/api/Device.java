@@ -18,7 +18,10 @@ import dev.iommukit.spi.error.NotSupportedException;
 import dev.iommukit.spi.fault.Fault;
 import dev.iommukit.spi.fault.FaultReason;
 import dev.iommukit.spi.fault.RecordlessFault;
+import dev.iommukit.spi.iopf.PageRequest;
+import dev.iommukit.spi.iopf.PageRequestMessage;
 import dev.iommukit.spi.iopf.PageResponseCode;
+import dev.iommukit.spi.iopf.PageResponseMessage;
 import dev.iommukit.spi.memory.ExternalAbortException;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -26,7 +29,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A PCI device behind a unit: what it is attached to, with and without PASID, the DMA it issues,
@@ -50,19 +59,19 @@ public final class Device {
     private volatile boolean pageRequestsEnabled;
     private PageRequestHandler pageRequestHandler;
     private final Map<Long, PendingPageRequest> pendingRequests = new java.util.LinkedHashMap<>();
-    private final Map<Long, List<dev.iommukit.spi.iopf.PageRequest>> partialGroups = new java.util.HashMap<>();
+    private final Map<Long, List<PageRequest>> partialGroups = new java.util.HashMap<>();
     /** For {@link #drainPageRequests}: every PASID and the requests without one. */
     static final int ALL_PASIDS = Integer.MIN_VALUE;
     /** PASID (Pasid.NONE: requests without PASID; ALL_PASIDS: all) to the last queue sequence number drained for it. */
     private final Map<Integer, Long> drainedUpTo = new java.util.HashMap<>();
-    private final java.util.concurrent.ConcurrentHashMap<Long, java.util.concurrent.CompletableFuture<PageResponseCode>> responseWaiters =
-            new java.util.concurrent.ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Long, CompletableFuture<PageResponseCode>> responseWaiters =
+            new ConcurrentHashMap<>();
     /** Processes bound for SVA by PASID, readable without the machine lock. */
-    private final java.util.concurrent.ConcurrentHashMap<Integer, Process> svaByPasid = new java.util.concurrent.ConcurrentHashMap<>();
-    private final java.util.concurrent.atomic.AtomicInteger nextGroupIndex = new java.util.concurrent.atomic.AtomicInteger();
+    private final ConcurrentHashMap<Integer, Process> svaByPasid = new ConcurrentHashMap<>();
+    private final AtomicInteger nextGroupIndex = new AtomicInteger();
     /** PASIDs (Pasid.NONE: requests without PASID) attached to an identity domain: no ATS there, as Linux does. */
-    private final java.util.Set<Integer> identityAttached = java.util.concurrent.ConcurrentHashMap.newKeySet();
-    private volatile long pageResponseTimeoutNanos = java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+    private final java.util.Set<Integer> identityAttached = ConcurrentHashMap.newKeySet();
+    private volatile long pageResponseTimeoutNanos = TimeUnit.SECONDS.toNanos(10);
     /** How many times one page of a transfer is retried after a successful page response. */
     private static final int PAGE_REQUEST_RETRIES = 3;
 
@@ -726,7 +735,7 @@ public final class Device {
     }
 
     /** Called on the page request thread for each request the driver reported. */
-    void pageRequestArrived(dev.iommukit.spi.iopf.PageRequest request, long sequence) {
+    void pageRequestArrived(PageRequest request, long sequence) {
         long key = groupKey(request.pasid(), request.groupIndex());
         PendingPageRequest pending;
         PageRequestHandler handler;
@@ -740,7 +749,7 @@ public final class Device {
                 partialGroups.computeIfAbsent(key, k -> new ArrayList<>()).add(request);
                 return;
             } else {
-                List<dev.iommukit.spi.iopf.PageRequest> group = partialGroups.remove(key);
+                List<PageRequest> group = partialGroups.remove(key);
                 group = group == null ? new ArrayList<>() : group;
                 group.add(request);
                 handler = pageRequestsEnabled ? pageRequestHandler : null;
@@ -780,7 +789,7 @@ public final class Device {
         return true;
     }
 
-    private void sendResponse(dev.iommukit.spi.iopf.PageRequest request, PageResponseCode code) {
+    private void sendResponse(PageRequest request, PageResponseCode code) {
         unit.respond(request, code);
     }
 
@@ -811,7 +820,7 @@ public final class Device {
             sendResponse(p.request(), PageResponseCode.INVALID_REQUEST);
         }
         // those still queued for the page request thread are answered now, not once that thread gets to them
-        for (dev.iommukit.spi.iopf.PageRequest r : unit.queuedPageRequests) {
+        for (PageRequest r : unit.queuedPageRequests) {
             if (r.requester().value() == ridValue && (all || r.pasid() == pasid)
                     && unit.queuedPageRequests.remove(r) && r.last()) {
                 sendResponse(r, PageResponseCode.INVALID_REQUEST);
@@ -820,7 +829,7 @@ public final class Device {
     }
 
     /** Called by the hardware (through the unit) when a page request group response reaches this device. */
-    void pageResponseArrived(dev.iommukit.spi.iopf.PageResponseMessage response) {
+    void pageResponseArrived(PageResponseMessage response) {
         var waiter = responseWaiters.remove(groupKey(response.pasid(), response.groupIndex()));
         if (waiter == null && response.pasid() == Pasid.NONE) {
             for (var e : responseWaiters.entrySet()) {
@@ -864,9 +873,9 @@ public final class Device {
     private PageResponseCode requestPage(DmaPort port, DmaRequest request) {
         int group = -1;
         long key = 0;
-        var waiter = new java.util.concurrent.CompletableFuture<PageResponseCode>();
-        for (int i = 0; i <= dev.iommukit.spi.iopf.PageRequestMessage.MAX_GROUP_INDEX; i++) {
-            int candidate = nextGroupIndex.getAndIncrement() & dev.iommukit.spi.iopf.PageRequestMessage.MAX_GROUP_INDEX;
+        var waiter = new CompletableFuture<PageResponseCode>();
+        for (int i = 0; i <= PageRequestMessage.MAX_GROUP_INDEX; i++) {
+            int candidate = nextGroupIndex.getAndIncrement() & PageRequestMessage.MAX_GROUP_INDEX;
             key = groupKey(request.pasid(), candidate);
             if (responseWaiters.putIfAbsent(key, waiter) == null) {
                 group = candidate;
@@ -877,15 +886,15 @@ public final class Device {
             return PageResponseCode.RESPONSE_FAILURE;
         }
         try {
-            port.pageRequest(new dev.iommukit.spi.iopf.PageRequestMessage(ridValue, request.pasid(), request.address() & -4096L,
+            port.pageRequest(new PageRequestMessage(ridValue, request.pasid(), request.address() & -4096L,
                     !request.isWrite(), request.isWrite(), request.execute(), request.privileged(), group, true));
-            return waiter.get(pageResponseTimeoutNanos, java.util.concurrent.TimeUnit.NANOSECONDS);
-        } catch (java.util.concurrent.TimeoutException e) {
+            return waiter.get(pageResponseTimeoutNanos, TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
             return PageResponseCode.RESPONSE_FAILURE;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return PageResponseCode.RESPONSE_FAILURE;
-        } catch (java.util.concurrent.ExecutionException e) {
+        } catch (ExecutionException e) {
             return PageResponseCode.RESPONSE_FAILURE;
         } finally {
             responseWaiters.remove(key, waiter);

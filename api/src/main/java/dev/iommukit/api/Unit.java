@@ -6,14 +6,18 @@ import dev.iommukit.spi.cap.Capability;
 import dev.iommukit.spi.cap.CapabilitySet;
 import dev.iommukit.spi.domain.DomainOptions;
 import dev.iommukit.spi.domain.DomainType;
-import dev.iommukit.spi.nested.NestedConfig;
 import dev.iommukit.spi.domain.SvaDomain;
+import dev.iommukit.spi.iopf.PageRequest;
+import dev.iommukit.spi.iopf.PageResponseCode;
+import dev.iommukit.spi.nested.NestedConfig;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Objects;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 
 /** One IOMMU unit of a machine, made by a backend; devices sit behind it and domains are made by it. */
 public final class Unit {
@@ -21,7 +25,7 @@ public final class Unit {
     final IommuUnit driver;
     private final IommuBackend backend;
     private final String name;
-    final Map<Integer, Device> devicesByRid = new java.util.concurrent.ConcurrentHashMap<>();
+    final Map<Integer, Device> devicesByRid = new ConcurrentHashMap<>();
     private final Set<Domain> pagingDomains = new LinkedHashSet<>();
     /** One SVA domain per bound process, shared by every device of this unit bound to it. */
     private final Map<Process, Domain> svaDomains = new java.util.HashMap<>();
@@ -48,11 +52,11 @@ public final class Unit {
     }
 
     /** Page requests handed to the page request thread and not yet taken up there; a drain answers its own. */
-    final java.util.concurrent.ConcurrentLinkedQueue<dev.iommukit.spi.iopf.PageRequest> queuedPageRequests =
-            new java.util.concurrent.ConcurrentLinkedQueue<>();
+    final ConcurrentLinkedQueue<PageRequest> queuedPageRequests =
+            new ConcurrentLinkedQueue<>();
 
     /** A page request the driver read from the queue: handled on the machine's page request thread. */
-    void pageRequestArrived(dev.iommukit.spi.iopf.PageRequest request) {
+    void pageRequestArrived(PageRequest request) {
         queuedPageRequests.add(request);
         machine.pageRequestQueue().submit(sequence -> {
             if (!queuedPageRequests.remove(request)) {
@@ -62,7 +66,7 @@ public final class Unit {
             if (d != null) {
                 d.pageRequestArrived(request, sequence);
             } else if (request.last()) {
-                respond(request, dev.iommukit.spi.iopf.PageResponseCode.INVALID_REQUEST);
+                respond(request, PageResponseCode.INVALID_REQUEST);
             }
         });
     }
@@ -71,7 +75,7 @@ public final class Unit {
      * Sends a page response unless the unit was closed: a machine closing with requests pending
      * answers them while its units are still open, so devices waiting for them stop waiting.
      */
-    void respond(dev.iommukit.spi.iopf.PageRequest request, dev.iommukit.spi.iopf.PageResponseCode code) {
+    void respond(PageRequest request, PageResponseCode code) {
         synchronized (responseLock) {
             if (!driverClosed) {
                 driver.respondPageRequest(request, code);
