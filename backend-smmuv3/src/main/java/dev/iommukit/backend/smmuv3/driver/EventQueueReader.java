@@ -23,53 +23,31 @@ import java.util.function.BiPredicate;
 final class EventQueueReader {
     static final int LOG2_ENTRIES = 7;
 
-    private final Mmio mmio;
-    private final PhysicalMemory memory;
-    private final long base;
+    private final OutputQueue queue;
     private final FaultReporter reporter;
     private final BiPredicate<Integer, Integer> attachedAt;
-    private long overflows;
 
     /**
      * @param attachedAt whether the driver has a domain at (sid, ssid): a C_BAD_CD for an empty
      *     substream slot is reported as BLOCKED
      */
     EventQueueReader(Mmio mmio, PhysicalMemory memory, long base, FaultReporter reporter, BiPredicate<Integer, Integer> attachedAt) {
-        this.mmio = mmio;
-        this.memory = memory;
-        this.base = base;
+        this.queue = new OutputQueue(mmio, memory, base, SmmuRegisters.EVENTQ_PROD, SmmuRegisters.EVENTQ_CONS, LOG2_ENTRIES, EVENT_BYTES);
         this.reporter = reporter;
         this.attachedAt = attachedAt;
     }
 
     long bytes() {
-        return (long) EVENT_BYTES << LOG2_ENTRIES;
+        return queue.bytes();
     }
 
     /** Number of overflows seen (OVFLG toggles acknowledged). */
-    synchronized long overflows() {
-        return overflows;
+    long overflows() {
+        return queue.overflows();
     }
 
-    synchronized void drain() {
-        int prod = mmio.read32(SmmuRegisters.EVENTQ_PROD);
-        int cons = mmio.read32(SmmuRegisters.EVENTQ_CONS);
-        int ovf = (int) OVERFLOW.mask();
-        while (!empty(prod, cons, LOG2_ENTRIES)) {
-            long slot = base + (long) index(cons, LOG2_ENTRIES) * EVENT_BYTES;
-            long[] words = new long[EventRecord.DWORDS];
-            for (int i = 0; i < words.length; i++) {
-                words[i] = memory.read64(slot + 8L * i);
-            }
-            cons = increment(cons, LOG2_ENTRIES) | (cons & ovf);
-            mmio.write32(SmmuRegisters.EVENTQ_CONS, cons);
-            reporter.report(decode(words));
-            prod = mmio.read32(SmmuRegisters.EVENTQ_PROD);
-        }
-        if ((prod & ovf) != (cons & ovf)) {
-            overflows++;
-            mmio.write32(SmmuRegisters.EVENTQ_CONS, (cons & ~ovf) | (prod & ovf));
-        }
+    void drain() {
+        queue.drain(words -> reporter.report(decode(words)));
     }
 
     Fault decode(long[] words) {

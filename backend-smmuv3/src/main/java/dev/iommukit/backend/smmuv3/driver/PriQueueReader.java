@@ -23,48 +23,30 @@ import dev.iommukit.spi.mmio.Mmio;
 final class PriQueueReader {
     static final int LOG2_ENTRIES = 8;
 
-    private final Mmio mmio;
-    private final PhysicalMemory memory;
-    private final long base;
+    private final OutputQueue queue;
     private final PageRequestReporter reporter;
-    private long overflows;
 
     PriQueueReader(Mmio mmio, PhysicalMemory memory, long base, PageRequestReporter reporter) {
-        this.mmio = mmio;
-        this.memory = memory;
-        this.base = base;
+        this.queue = new OutputQueue(mmio, memory, base, SmmuRegisters.PRIQ_PROD, SmmuRegisters.PRIQ_CONS, LOG2_ENTRIES, PRI_BYTES);
         this.reporter = reporter;
     }
 
     long bytes() {
-        return (long) PRI_BYTES << LOG2_ENTRIES;
+        return queue.bytes();
     }
 
     /** Number of overflows acknowledged (OVFLG toggles seen). */
-    synchronized long overflows() {
-        return overflows;
+    long overflows() {
+        return queue.overflows();
     }
 
     /** Reads and reports everything up to PRIQ_PROD, then acknowledges an overflow. */
-    synchronized void drain() {
-        int prod = mmio.read32(SmmuRegisters.PRIQ_PROD);
-        int cons = mmio.read32(SmmuRegisters.PRIQ_CONS);
-        int ovf = (int) OVERFLOW.mask();
-        while (!empty(prod, cons, LOG2_ENTRIES)) {
-            long slot = base + (long) index(cons, LOG2_ENTRIES) * PRI_BYTES;
-            long d0 = memory.read64(slot);
-            long d1 = memory.read64(slot + 8);
-            cons = increment(cons, LOG2_ENTRIES) | (cons & ovf);
-            mmio.write32(SmmuRegisters.PRIQ_CONS, cons);
-            if (!PriQueueRecord.isStopMarker(d0)) {
-                reporter.report(decode(d0, d1));
+    void drain() {
+        queue.drain(words -> {
+            if (!PriQueueRecord.isStopMarker(words[0])) {
+                reporter.report(decode(words[0], words[1]));
             }
-            prod = mmio.read32(SmmuRegisters.PRIQ_PROD);
-        }
-        if ((prod & ovf) != (cons & ovf)) {
-            overflows++;
-            mmio.write32(SmmuRegisters.PRIQ_CONS, (cons & ~ovf) | (prod & ovf));
-        }
+        });
     }
 
     /** The page request a PRI queue record describes. */
