@@ -240,19 +240,10 @@ final class RemappingEngine implements DmaPort {
         long contextEpoch = caches.contextEpoch();
         long pasidEpoch = caches.pasidEpoch();
         long tlbEpoch = iotlb.epoch();
-        long rtaddr = hardware.latchedRootTable();
-        int ttm = (int) ((rtaddr & RegisterOffsets.RTADDR_TTM_MASK) >>> RegisterOffsets.RTADDR_TTM_SHIFT);
         boolean hasPasid = request.hasPasid();
-        if (ttm != RegisterOffsets.TTM_SCALABLE || !ecap.smts()) {
-            // Legacy mode (TTM=00) is not modelled: without PASID it is reported as RTA.1 too.
-            throw new Abort(ttm == RegisterOffsets.TTM_LEGACY && hasPasid ? RTA_2 : RTA_1, false);
-        }
         int sid = request.rid() & 0xFFFF;
-        ContextConfig ctx = caches.context(sid);
-        if (ctx == null) {
-            ctx = readContext(rtaddr & RegisterOffsets.RTADDR_RTA_MASK, sid);
-            caches.fillContext(ctx, contextEpoch);
-        }
+        // Legacy mode (TTM=00) is not modelled: without PASID it is reported as RTA.1 too.
+        ContextConfig ctx = context(sid, hasPasid ? RTA_2 : RTA_1, contextEpoch);
         boolean fpd = ctx.fpd();
         if (ats && !ctx.dte()) {
             throw new Abort(SCT_5, fpd);
@@ -260,29 +251,13 @@ final class RemappingEngine implements DmaPort {
         int pasid;
         boolean privileged;
         if (hasPasid) {
-            pasid = request.pasid();
-            if (!ctx.paside()) {
-                throw new Abort(SCT_6, fpd);
-            }
-            if (pasid < 0 || pasid > maxPasid) {
-                throw new Abort(SGN_10, fpd);
-            }
-            if (pasid >= ctx.directoryEntries() * 64) {
-                throw new Abort(SCT_7, fpd);
-            }
-            if (pasid == ctx.ridPasid()) {
-                throw new Abort(SCT_9, fpd);
-            }
+            pasid = checkedPasid(ctx, request.pasid(), fpd);
             privileged = request.privileged();
         } else {
             pasid = ctx.ridPasid();
             privileged = false;
         }
-        PasidConfig pc = caches.pasid(sid, pasid);
-        if (pc == null) {
-            pc = readPasidEntry(ctx, sid, pasid);
-            caches.fillPasid(pc, pasidEpoch);
-        }
+        PasidConfig pc = pasidConfig(ctx, sid, pasid, pasidEpoch);
         fpd = pc.fpd();
         if (privileged && !pc.sre()) {
             throw new Abort(SPT_6, fpd);
@@ -338,37 +313,53 @@ final class RemappingEngine implements DmaPort {
     private PasidConfig pageRequestConfig(PageRequestMessage m) {
         long contextEpoch = caches.contextEpoch();
         long pasidEpoch = caches.pasidEpoch();
+        int sid = m.rid() & 0xFFFF;
+        ContextConfig ctx = context(sid, RTA_3, contextEpoch);
+        boolean fpd = ctx.fpd();
+        if (!ctx.pre()) {
+            throw new Abort(SCT_8, fpd);
+        }
+        int pasid = m.hasPasid() ? checkedPasid(ctx, m.pasid(), fpd) : ctx.ridPasid();
+        return pasidConfig(ctx, sid, pasid, pasidEpoch);
+    }
+
+    /**
+     * The context of {@code sid} in scalable mode, from the context cache or from memory
+     * (RTA.1 when not in scalable mode; {@code legacyCode} when the root table is in legacy mode).
+     */
+    private ContextConfig context(int sid, FaultReasonCode legacyCode, long contextEpoch) {
         long rtaddr = hardware.latchedRootTable();
         int ttm = (int) ((rtaddr & RegisterOffsets.RTADDR_TTM_MASK) >>> RegisterOffsets.RTADDR_TTM_SHIFT);
         if (ttm != RegisterOffsets.TTM_SCALABLE || !ecap.smts()) {
-            throw new Abort(ttm == RegisterOffsets.TTM_LEGACY ? RTA_3 : RTA_1, false);
+            throw new Abort(ttm == RegisterOffsets.TTM_LEGACY ? legacyCode : RTA_1, false);
         }
-        int sid = m.rid() & 0xFFFF;
         ContextConfig ctx = caches.context(sid);
         if (ctx == null) {
             ctx = readContext(rtaddr & RegisterOffsets.RTADDR_RTA_MASK, sid);
             caches.fillContext(ctx, contextEpoch);
         }
-        boolean fpd = ctx.fpd();
-        if (!ctx.pre()) {
-            throw new Abort(SCT_8, fpd);
+        return ctx;
+    }
+
+    /** A request's PASID checked against its context (digest §6 step 4): SCT.6, SGN.10, SCT.7, SCT.9. */
+    private int checkedPasid(ContextConfig ctx, int pasid, boolean fpd) {
+        if (!ctx.paside()) {
+            throw new Abort(SCT_6, fpd);
         }
-        int pasid = ctx.ridPasid();
-        if (m.hasPasid()) {
-            pasid = m.pasid();
-            if (!ctx.paside()) {
-                throw new Abort(SCT_6, fpd);
-            }
-            if (pasid < 0 || pasid > maxPasid) {
-                throw new Abort(SGN_10, fpd);
-            }
-            if (pasid >= ctx.directoryEntries() * 64) {
-                throw new Abort(SCT_7, fpd);
-            }
-            if (pasid == ctx.ridPasid()) {
-                throw new Abort(SCT_9, fpd);
-            }
+        if (pasid < 0 || pasid > maxPasid) {
+            throw new Abort(SGN_10, fpd);
         }
+        if (pasid >= ctx.directoryEntries() * 64) {
+            throw new Abort(SCT_7, fpd);
+        }
+        if (pasid == ctx.ridPasid()) {
+            throw new Abort(SCT_9, fpd);
+        }
+        return pasid;
+    }
+
+    /** The PASID entry's configuration, from the PASID cache or from memory. */
+    private PasidConfig pasidConfig(ContextConfig ctx, int sid, int pasid, long pasidEpoch) {
         PasidConfig pc = caches.pasid(sid, pasid);
         if (pc == null) {
             pc = readPasidEntry(ctx, sid, pasid);
